@@ -1,0 +1,44 @@
+#include "protocol/frame_io.hpp"
+
+#include "protocol/codec.hpp"
+
+namespace zrelay::protocol::detail {
+
+zmq::message_t header_frame(Command command) {
+  const std::uint8_t bytes[header_size] = {signature_0, signature_1, version,
+                                           static_cast<std::uint8_t>(command)};
+  return zmq::message_t(bytes, header_size);
+}
+
+zmq::message_t string_frame(std::string_view text) { return zmq::message_t(text.data(), text.size()); }
+
+void malformed(const std::string& why) { throw Error(ErrorCode::malformed_message, "malformed message: " + why); }
+
+std::string read_group(const zmq::message_t& frame) {
+  std::string group(static_cast<const char*>(frame.data()), frame.size());
+  if (!valid_group(group)) malformed("invalid group name (1..255 bytes, no control characters)");
+  return group;
+}
+
+std::string read_optional_group(const zmq::message_t& frame) {
+  return frame.size() == 0 ? std::string() : read_group(frame);
+}
+
+std::string read_text(const zmq::message_t& frame, const char* field) {
+  if (frame.size() > max_text_size) malformed(std::string(field) + " is longer than 1024 bytes");
+  return std::string(static_cast<const char*>(frame.data()), frame.size());
+}
+
+std::uint8_t read_header(const zmq::message_t& frame) {
+  const auto* bytes = static_cast<const std::uint8_t*>(frame.data());
+  if (frame.size() != header_size || bytes[0] != signature_0 || bytes[1] != signature_1) {
+    throw Error(ErrorCode::bad_version, "not a zrelay message (bad signature)");
+  }
+  if (bytes[2] != version) {
+    throw Error(ErrorCode::bad_version,
+                "unsupported protocol version " + std::to_string(bytes[2]) + " (this side speaks 1)");
+  }
+  return bytes[3];
+}
+
+}  // namespace zrelay::protocol::detail

@@ -1,0 +1,129 @@
+#include "protocol/codec.hpp"
+
+#include <gtest/gtest.h>
+
+#include "protocol/frame_io.hpp"
+
+namespace zrelay::protocol {
+namespace {
+
+Frames frames_of(std::initializer_list<std::string> parts) {
+  Frames frames;
+  for (const auto& part : parts) frames.emplace_back(part.data(), part.size());
+  return frames;
+}
+
+std::string header(Command command) { return std::string("ZR\x01", 3) + static_cast<char>(command); }
+
+template <class T>
+T round_trip_client(ClientMessage&& message) {
+  Frames frames = encode(std::move(message));
+  return std::get<T>(decode_client(frames));
+}
+
+template <class T>
+T round_trip_broker(BrokerMessage&& message) {
+  Frames frames = encode(std::move(message));
+  return std::get<T>(decode_broker(frames));
+}
+
+ErrorCode client_error(Frames frames) {
+  try {
+    (void)decode_client(frames);
+  } catch (const Error& e) {
+    return e.code();
+  }
+  return ErrorCode::ok;
+}
+
+TEST(Codec, ClientMessagesRoundTrip) {
+  EXPECT_EQ(round_trip_client<Hello>(Hello{"worker-1"}).name, "worker-1");
+  EXPECT_EQ(round_trip_client<Join>(Join{"consumers"}).group, "consumers");
+  EXPECT_EQ(round_trip_client<Leave>(Leave{"consumers"}).group, "consumers");
+  const auto broadcast = round_trip_client<Broadcast>(Broadcast{7, "g", zmq::message_t(std::string("weights"))});
+  EXPECT_EQ(broadcast.seq, 7u);
+  EXPECT_EQ(broadcast.group, "g");
+  EXPECT_EQ(broadcast.payload.to_string(), "weights");
+  const auto produce = round_trip_client<Produce>(Produce{0xFFFFFFFFFFull, "q", 300, zmq::message_t(std::string("x"))});
+  EXPECT_EQ(produce.seq, 0xFFFFFFFFFFull);
+  EXPECT_EQ(produce.copies, 300u);
+  EXPECT_EQ(produce.payload.to_string(), "x");
+  EXPECT_EQ(round_trip_client<Ready>(Ready{"q", -1}).credits, -1);
+  EXPECT_EQ(round_trip_client<Ready>(Ready{"q", 256}).credits, 256);
+  EXPECT_EQ(round_trip_client<Ping>(Ping{42}).token, 42u);
+  EXPECT_NO_THROW(round_trip_client<Bye>(Bye{}));
+}
+
+TEST(Codec, BrokerMessagesRoundTrip) {
+  const auto welcome = round_trip_broker<Welcome>(Welcome{1u << 28, "zrelay 0.1"});
+  EXPECT_EQ(welcome.max_message_size, 1u << 28);
+  EXPECT_EQ(welcome.broker_version, "zrelay 0.1");
+  EXPECT_EQ(round_trip_broker<Joined>(Joined{"g"}).group, "g");
+  EXPECT_EQ(round_trip_broker<Left>(Left{"g"}).group, "g");
+  const auto deliver = round_trip_broker<Deliver>(Deliver{"g", Kind::produced, 99, zmq::message_t(std::string("p"))});
+  EXPECT_EQ(deliver.kind, Kind::produced);
+  EXPECT_EQ(deliver.delivery_id, 99u);
+  EXPECT_EQ(deliver.payload.to_string(), "p");
+  const auto error = round_trip_broker<ErrorReply>(ErrorReply{ErrorCode::queue_full, 5, "g", "full"});
+  EXPECT_EQ(error.code, ErrorCode::queue_full);
+  EXPECT_EQ(error.seq, 5u);
+  EXPECT_EQ(error.group, "g");
+  EXPECT_EQ(error.text, "full");
+  EXPECT_EQ(round_trip_broker<ErrorReply>(ErrorReply{ErrorCode::hello_expected, 0, "", "x"}).group, "");
+  EXPECT_EQ(round_trip_broker<Pong>(Pong{3}).token, 3u);
+  EXPECT_NO_THROW(round_trip_broker<Goodbye>(Goodbye{}));
+}
+
+TEST(Codec, HeaderIsSignatureVersionCommand) {
+  Frames frames = encode(ClientMessage{Join{"g"}});
+  ASSERT_EQ(frames.size(), 2u);
+  EXPECT_EQ(frames[0].to_string(), header(Command::join));
+}
+
+TEST(Codec, IntegersAreBigEndian) {
+  Frames frames = encode(ClientMessage{Ready{"g", 258}});
+  EXPECT_EQ(frames[2].to_string(), std::string("\x00\x00\x01\x02", 4));
+}
+
+TEST(Codec, RejectsBadSignatureAndVersion) {
+  EXPECT_EQ(client_error(frames_of({"XR\x01\x02", "g"})), ErrorCode::bad_version);
+  EXPECT_EQ(client_error(frames_of({std::string("ZR\x02\x02", 4), "g"})), ErrorCode::bad_version);
+  EXPECT_EQ(client_error(frames_of({"ZR", "g"})), ErrorCode::bad_version);
+}
+
+TEST(Codec, RejectsMalformedMessages) {
+  EXPECT_EQ(client_error(Frames{}), ErrorCode::malformed_message);
+  EXPECT_EQ(client_error(frames_of({header(Command::join)})), ErrorCode::malformed_message);
+  EXPECT_EQ(client_error(frames_of({header(Command::join), "g", "extra"})), ErrorCode::malformed_message);
+  EXPECT_EQ(client_error(frames_of({header(Command::join), ""})), ErrorCode::malformed_message);
+  EXPECT_EQ(client_error(frames_of({header(Command::join), std::string(256, 'g')})), ErrorCode::malformed_message);
+  EXPECT_EQ(client_error(frames_of({header(Command::join), std::string("a\nb")})), ErrorCode::malformed_message);
+  EXPECT_EQ(client_error(frames_of({header(Command::ready), "g", "\x01"})), ErrorCode::malformed_message);
+  EXPECT_EQ(client_error(frames_of({header(Command::broadcast), "1234567", "g", "p"})), ErrorCode::malformed_message);
+  EXPECT_EQ(client_error(frames_of({std::string("ZR\x01\x7f", 4)})), ErrorCode::malformed_message);
+  EXPECT_EQ(client_error(frames_of({header(Command::welcome), "12345678", "v"})), ErrorCode::malformed_message)
+      << "a broker command is not a client command";
+  EXPECT_EQ(client_error(frames_of({header(Command::hello), std::string(1025, 'n')})), ErrorCode::malformed_message);
+  Frames many = frames_of({header(Command::bye)});
+  for (int i = 0; i < 8; ++i) many.emplace_back();
+  EXPECT_EQ(client_error(std::move(many)), ErrorCode::malformed_message);
+}
+
+TEST(Codec, RejectsUnknownDeliveryKind) {
+  Frames frames = frames_of({header(Command::deliver), "g", std::string("\x03", 1), std::string(8, '\0'), "p"});
+  EXPECT_THROW((void)decode_broker(frames), Error);
+}
+
+TEST(Codec, ValidGroupNames) {
+  EXPECT_TRUE(valid_group("consumers"));
+  EXPECT_TRUE(valid_group("models/policy v2:κ"));
+  EXPECT_TRUE(valid_group(std::string(255, 'x')));
+  EXPECT_FALSE(valid_group(""));
+  EXPECT_FALSE(valid_group(std::string(256, 'x')));
+  EXPECT_FALSE(valid_group(std::string("a\0b", 3)));
+  EXPECT_FALSE(valid_group("tab\there"));
+  EXPECT_FALSE(valid_group("del\x7f"));
+}
+
+}  // namespace
+}  // namespace zrelay::protocol
