@@ -1,0 +1,116 @@
+#include "auth/allow_list.hpp"
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include <zrelay/error.hpp>
+
+namespace {
+namespace fs = std::filesystem;
+using zrelay::Certificate;
+using zrelay::Error;
+using zrelay::ErrorCode;
+using zrelay::auth::AllowList;
+
+class AllowListTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = (fs::temp_directory_path() / "zrelay-allow-XXXXXX").string();
+    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  Certificate make(const std::string& name) const {
+    Certificate cert = Certificate::generate();
+    if (!name.empty()) cert.set_meta("name", name);
+    return cert;
+  }
+
+  fs::path dir_;
+};
+
+ErrorCode code_of_load(const fs::path& dir, std::string& message) {
+  try {
+    (void)AllowList::load_directory(dir);
+  } catch (const Error& e) {
+    message = e.what();
+    return e.code();
+  }
+  return ErrorCode::ok;
+}
+
+TEST_F(AllowListTest, AddAndFind) {
+  AllowList list;
+  EXPECT_TRUE(list.empty());
+  const Certificate alice = make("alice");
+  const Certificate anonymous = make("");
+  list.add(alice);
+  list.add(anonymous);
+  EXPECT_EQ(list.size(), 2u);
+  EXPECT_EQ(list.find(alice.public_key_bytes()), "alice");
+  EXPECT_EQ(list.find(anonymous.public_key_bytes()), anonymous.public_key());
+  EXPECT_EQ(list.find(make("x").public_key_bytes()), std::nullopt);
+  list.add(alice, "renamed");
+  EXPECT_EQ(list.size(), 2u);
+  EXPECT_EQ(list.find(alice.public_key_bytes()), "renamed");
+  EXPECT_THROW(list.add(Certificate()), Error);
+}
+
+TEST_F(AllowListTest, LoadsPublicCertificatesOfADirectory) {
+  const Certificate alice = make("alice");
+  const Certificate bob = make("bob");
+  const Certificate carol = make("");
+  alice.save_public(dir_ / "alice");
+  bob.save(dir_ / "bob");  // bob_secret is skipped, bob is loaded
+  carol.save_public(dir_ / "carol.cert");
+  std::ofstream(dir_ / ".hidden") << "not a certificate";
+  fs::create_directory(dir_ / "subdir");
+  std::ofstream(dir_ / "subdir" / "junk") << "not a certificate";
+
+  const AllowList list = AllowList::load_directory(dir_);
+  EXPECT_EQ(list.size(), 3u);
+  EXPECT_EQ(list.find(alice.public_key_bytes()), "alice");
+  EXPECT_EQ(list.find(bob.public_key_bytes()), "bob");
+  EXPECT_EQ(list.find(carol.public_key_bytes()), "carol.cert");  // no name metadata: the file name
+  EXPECT_EQ(list.find(make("eve").public_key_bytes()), std::nullopt);
+}
+
+TEST_F(AllowListTest, EmptyDirectoryGivesEmptyList) {
+  EXPECT_TRUE(AllowList::load_directory(dir_).empty());
+}
+
+TEST_F(AllowListTest, MalformedFileFailsClosed) {
+  make("alice").save_public(dir_ / "alice");
+  std::ofstream(dir_ / "broken") << "curve\n    public-key = \"tooshort\"\n";
+  std::string message;
+  EXPECT_EQ(code_of_load(dir_, message), ErrorCode::certificate);
+  EXPECT_NE(message.find((dir_ / "broken").string()), std::string::npos) << message;
+}
+
+TEST_F(AllowListTest, BrokenSymlinkFailsClosed) {
+  fs::create_symlink(dir_ / "nowhere", dir_ / "dangling");
+  std::string message;
+  EXPECT_EQ(code_of_load(dir_, message), ErrorCode::certificate);
+  EXPECT_NE(message.find("dangling"), std::string::npos) << message;
+}
+
+TEST_F(AllowListTest, ReadableSecretInDirectoryFailsClosed) {
+  make("leaky").save_secret(dir_ / "leaky");
+  fs::permissions(dir_ / "leaky", fs::perms(0644));
+  std::string message;
+  EXPECT_EQ(code_of_load(dir_, message), ErrorCode::certificate);
+  EXPECT_NE(message.find("chmod 600"), std::string::npos) << message;
+}
+
+TEST_F(AllowListTest, MissingDirectoryIsAnError) {
+  std::string message;
+  EXPECT_EQ(code_of_load(dir_ / "absent", message), ErrorCode::certificate);
+  EXPECT_NE(message.find("absent"), std::string::npos) << message;
+}
+
+}  // namespace
