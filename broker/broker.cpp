@@ -1,0 +1,144 @@
+#include <zrelay/broker.hpp>
+
+#include <atomic>
+#include <mutex>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "auth/allow_list.hpp"
+#include "auth/zap_handler.hpp"
+#include "broker/broker_core.hpp"
+#include "broker/router_link.hpp"
+#include "protocol/zmq_compat.hpp"
+
+namespace zrelay {
+namespace {
+
+const char* const zap_domain = "zrelay";
+
+void check_options(const BrokerOptions& options) {
+  if (zmq_has("curve") == 0) throw Error(ErrorCode::configuration, "this libzmq was built without CURVE support");
+  if (!options.certificate.has_secret()) {
+    throw Error(ErrorCode::certificate, "the broker needs its secret key (load the NAME_secret certificate file)");
+  }
+  if (options.io_threads < 1) throw Error(ErrorCode::configuration, "io_threads must be at least 1");
+  if (options.limits.max_message_size == 0) throw Error(ErrorCode::configuration, "max_message_size must be > 0");
+}
+
+auth::AllowList allow_list_of(const BrokerOptions& options) {
+  auth::AllowList list = options.authorized_keys_dir ? auth::AllowList::load_directory(*options.authorized_keys_dir)
+                                                     : auth::AllowList();
+  for (const Certificate& key : options.authorized_keys) list.add(key);
+  return list;
+}
+
+zmq::socket_t make_router(zmq::context_t& context, const BrokerOptions& options) {
+  zmq::socket_t router(context, zmq::socket_type::router);
+  // Fail closed: without a ZAP handler answering for this domain, no connection is accepted.
+  router.set(zmq::sockopt::zap_domain, zap_domain);
+  const int enforce = 1;
+  zmq_setsockopt(router.handle(), ZMQ_ZAP_ENFORCE_DOMAIN, &enforce, sizeof enforce);
+  router.set(zmq::sockopt::curve_server, 1);
+  router.set(zmq::sockopt::curve_secretkey, options.certificate.secret_key());
+  router.set(zmq::sockopt::router_mandatory, 1);
+  router.set(zmq::sockopt::maxmsgsize, static_cast<std::int64_t>(options.limits.max_message_size));
+  router.set(zmq::sockopt::handshake_ivl, static_cast<int>(options.handshake_timeout.count()));
+  router.set(zmq::sockopt::linger, static_cast<int>(options.linger.count()));
+  // Self-check: what we set is what the socket uses.
+  if (router.get(zmq::sockopt::mechanism) != ZMQ_CURVE || router.get(zmq::sockopt::curve_server) != 1) {
+    throw Error(ErrorCode::configuration, "CURVE server mode could not be enabled on the broker socket");
+  }
+  return router;
+}
+
+}  // namespace
+
+class Broker::Impl {
+ public:
+  explicit Impl(BrokerOptions options)
+      : options_((check_options(options), std::move(options))),
+        context_(options_.io_threads),
+        zap_(context_, allow_list_of(options_), zap_domain),
+        router_(make_router(context_, options_)),
+        core_(options_.limits, "zrelay " ZRELAY_VERSION) {
+    try {
+      router_.bind(options_.bind);
+    } catch (const zmq::error_t& e) {
+      throw Error(ErrorCode::configuration, "cannot bind " + options_.bind + ": " + e.what());
+    }
+    endpoint_ = router_.get(zmq::sockopt::last_endpoint);
+    const std::string control = "inproc://zrelay-broker-control-" + std::to_string(reinterpret_cast<std::uintptr_t>(this));
+    zmq::socket_t inside(context_, zmq::socket_type::pair);
+    inside.bind(control);
+    control_ = zmq::socket_t(context_, zmq::socket_type::pair);
+    control_.connect(control);
+    thread_ = std::thread([this, inside = std::move(inside)]() mutable { serve(inside); });
+  }
+
+  ~Impl() { stop(); }
+
+  void stop() noexcept {
+    std::lock_guard lock(stop_mutex_);
+    if (!thread_.joinable()) return;
+    try {
+      control_.send(zmq::str_buffer("stop"), zmq::send_flags::none);
+    } catch (const zmq::error_t&) {
+      // the loop also ends on its own if the context is shutting down
+    }
+    thread_.join();
+    control_.close();
+    router_.close();  // endpoints see the connection end
+  }
+
+  [[nodiscard]] const std::string& endpoint() const { return endpoint_; }
+  [[nodiscard]] std::string public_key() const { return options_.certificate.public_key(); }
+  [[nodiscard]] std::size_t denied_count() const { return zap_.denied_count(); }
+
+ private:
+  void serve(zmq::socket_t& control) {
+    broker::RouterLink link(router_, core_);
+    zmq::pollitem_t items[] = {{router_.handle(), 0, ZMQ_POLLIN, 0}, {control.handle(), 0, ZMQ_POLLIN, 0}};
+    auto next_tick = std::chrono::steady_clock::now() + options_.tick;
+    for (;;) {
+      try {
+        zmq::poll(items, 2, options_.tick);
+      } catch (const zmq::error_t& e) {
+        if (e.num() == EINTR) continue;
+        spdlog::critical("broker poll failed: {}", e.what());
+        return;
+      }
+      if (items[1].revents & ZMQ_POLLIN) return;
+      if (items[0].revents & ZMQ_POLLIN) link.receive_batch();
+      if (std::chrono::steady_clock::now() >= next_tick) {
+        core_.tick();
+        link.flush();
+        next_tick = std::chrono::steady_clock::now() + options_.tick;
+      }
+    }
+  }
+
+  BrokerOptions options_;
+  zmq::context_t context_;
+  auth::ZapHandler zap_;
+  zmq::socket_t router_;
+  broker::BrokerCore core_;
+  std::string endpoint_;
+  zmq::socket_t control_;
+  std::mutex stop_mutex_;
+  std::thread thread_;
+};
+
+Broker::Broker(BrokerOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+Broker::~Broker() = default;
+Broker::Broker(Broker&&) noexcept = default;
+Broker& Broker::operator=(Broker&&) noexcept = default;
+
+void Broker::stop() noexcept {
+  if (impl_) impl_->stop();
+}
+std::string Broker::endpoint() const { return impl_->endpoint(); }
+std::string Broker::public_key() const { return impl_->public_key(); }
+std::size_t Broker::denied_count() const { return impl_->denied_count(); }
+
+}  // namespace zrelay

@@ -1,0 +1,77 @@
+#pragma once
+// One group's state: members, last value, work queue and the credits of its consumers.
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <zmq.hpp>
+#include <zrelay/broker_options.hpp>
+
+namespace zrelay::broker {
+
+using ClientId = std::string;  // ROUTER routing id, assigned by libzmq
+
+struct QueuedItem {
+  zmq::message_t payload;
+  ClientId producer;
+  std::uint64_t seq = 0;
+};
+
+struct GroupStats {
+  std::uint64_t broadcasts = 0;
+  std::uint64_t produced = 0;   // items accepted into the queue or handed over at once
+  std::uint64_t delivered = 0;  // produced items sent to a consumer
+  std::uint64_t refused = 0;
+  std::uint64_t dropped = 0;
+};
+
+class Group {
+ public:
+  explicit Group(GroupOptions options) : options_(std::move(options)) {}
+
+  [[nodiscard]] const std::string& name() const noexcept { return options_.name; }
+  [[nodiscard]] const GroupOptions& options() const noexcept { return options_; }
+
+  [[nodiscard]] bool has_member(const ClientId& client) const;
+  [[nodiscard]] bool full() const noexcept;
+  void add_member(const ClientId& client);
+  void remove_member(const ClientId& client);
+  [[nodiscard]] const std::vector<ClientId>& members() const noexcept { return members_; }
+
+  void set_last_value(zmq::message_t& payload);  // shares the buffer of large messages
+  [[nodiscard]] zmq::message_t* last_value() noexcept;
+
+  void add_credits(const ClientId& client, std::int64_t credits);
+  [[nodiscard]] std::int64_t credits(const ClientId& client) const;
+  // The next credit holder in turn, one of its credits consumed; nothing if nobody holds credits.
+  [[nodiscard]] std::optional<ClientId> take_credit();
+  void return_credit(const ClientId& client);
+  // A suspended client keeps its credits but gets no items until resumed.
+  void suspend(const ClientId& client);
+  void resume(const ClientId& client);
+
+  // Appends an item. With a full queue: Overflow::refuse gives the item back,
+  // Overflow::drop_oldest queues it and gives back the oldest one.
+  [[nodiscard]] std::optional<QueuedItem> push(QueuedItem&& item);
+  void push_front(QueuedItem&& item);
+  [[nodiscard]] std::optional<QueuedItem> pop();
+  [[nodiscard]] std::size_t queue_size() const noexcept { return queue_.size(); }
+  [[nodiscard]] bool queue_full() const noexcept;
+
+  GroupStats stats;
+
+ private:
+  void remove_from_ready(const ClientId& client);
+
+  GroupOptions options_;
+  std::vector<ClientId> members_;  // in join order
+  std::optional<zmq::message_t> last_value_;
+  std::deque<QueuedItem> queue_;
+  std::unordered_map<ClientId, std::int64_t> credits_;
+  std::deque<ClientId> ready_;  // members with credits, in turn order; each at most once
+};
+
+}  // namespace zrelay::broker

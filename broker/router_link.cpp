@@ -1,0 +1,112 @@
+#include "broker/router_link.hpp"
+
+#include <set>
+
+#include <spdlog/spdlog.h>
+
+#include "protocol/limits.hpp"
+
+namespace zrelay::broker {
+namespace {
+
+// Bounds the time spent receiving before timers and the stop request are looked at again.
+constexpr int batch_size = 512;
+
+std::string user_id_of(zmq::message_t& frame) {
+  // The ZAP handler set User-Id to the client's Z85 public key; only frames from the peer carry it.
+  const char* user_id = zmq_msg_gets(frame.handle(), "User-Id");
+  return user_id == nullptr ? std::string() : std::string(user_id);
+}
+
+}  // namespace
+
+void RouterLink::receive_batch() {
+  for (int i = 0; i < batch_size; ++i) {
+    auto received = receive();
+    if (!received) break;
+    handle(std::move(*received));
+    flush();
+  }
+}
+
+std::optional<RouterLink::Received> RouterLink::receive() {
+  zmq::message_t routing_id;
+  if (!router_.recv(routing_id, zmq::recv_flags::dontwait)) return std::nullopt;
+  Received received{routing_id.to_string(), {}, false};
+  bool more = routing_id.more();
+  while (more) {
+    zmq::message_t frame;
+    (void)router_.recv(frame, zmq::recv_flags::none);  // the rest of a message is already here
+    more = frame.more();
+    if (received.frames.size() < protocol::max_frames) {
+      received.frames.push_back(std::move(frame));
+    } else {
+      received.too_many_frames = true;  // read and dropped: memory stays bounded
+    }
+  }
+  return received;
+}
+
+void RouterLink::handle(Received&& received) {
+  if (received.frames.empty()) {
+    core_.reject(received.from, Error(ErrorCode::malformed_message, "malformed message: no frames"));
+    return;
+  }
+  if (received.too_many_frames) {
+    core_.reject(received.from, Error(ErrorCode::malformed_message, "malformed message: more than 8 frames"));
+    return;
+  }
+  std::string user_id = user_id_of(received.frames.front());
+  if (user_id.empty()) {
+    core_.reject(received.from, Error(ErrorCode::not_authorized, "message without an authenticated key"));
+    return;
+  }
+  try {
+    core_.handle(received.from, user_id, protocol::decode_client(received.frames));
+  } catch (const Error& e) {
+    spdlog::warn("refused a message from key {}: {}", user_id, e.what());
+    core_.reject(received.from, e);
+  }
+}
+
+void RouterLink::flush() {
+  // A failed send can re-queue an item for another consumer: loop until nothing is left.
+  // Once a peer refused a message, later ones to it wait too: a send that succeeds after a
+  // refused one would overtake it.
+  std::set<ClientId> full;
+  for (auto batch = core_.take_outbox(); !batch.empty(); batch = core_.take_outbox()) {
+    std::vector<Undelivered> failed;
+    for (auto& out : batch) {
+      if (full.count(out.to) != 0) {
+        failed.push_back(Undelivered{std::move(out), false});
+      } else if (auto failure = send(std::move(out))) {
+        if (!failure->peer_gone) full.insert(failure->out.to);
+        failed.push_back(std::move(*failure));
+      }
+    }
+    if (!failed.empty()) core_.undeliverable(std::move(failed));
+  }
+}
+
+std::optional<Undelivered> RouterLink::send(Outgoing&& out) {
+  protocol::Frames frames = protocol::encode(std::move(out.message));
+  bool peer_gone = false;
+  try {
+    zmq::message_t routing_id(out.to.data(), out.to.size());
+    if (router_.send(routing_id, zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
+      for (std::size_t i = 0; i < frames.size(); ++i) {
+        const auto flags = i + 1 < frames.size() ? zmq::send_flags::sndmore : zmq::send_flags::none;
+        (void)router_.send(frames[i], flags | zmq::send_flags::dontwait);  // a started message completes
+      }
+      return std::nullopt;
+    }
+  } catch (const zmq::error_t& e) {
+    if (e.num() != EHOSTUNREACH) throw;
+    peer_gone = true;
+  }
+  // Not sent: the peer is gone (EHOSTUNREACH) or its pipe is full (EAGAIN). Rebuild the message.
+  out.message = protocol::decode_broker(frames);
+  return Undelivered{std::move(out), peer_gone};
+}
+
+}  // namespace zrelay::broker

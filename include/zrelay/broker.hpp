@@ -1,0 +1,36 @@
+#pragma once
+// An embeddable zrelay broker: binds a CURVE-secured ROUTER socket and serves endpoints from a
+// background thread until stop() or destruction. zrelay-broker is a thin program around it.
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include <zrelay/broker_options.hpp>
+
+namespace zrelay {
+
+class Broker {
+ public:
+  // Checks the options, starts ZAP authentication, binds, and serves. Throws zrelay::Error.
+  explicit Broker(BrokerOptions options);
+  ~Broker();
+  Broker(const Broker&) = delete;
+  Broker& operator=(const Broker&) = delete;
+  Broker(Broker&&) noexcept;
+  Broker& operator=(Broker&&) noexcept;
+
+  // Stops serving and closes the socket (bounded by the linger option). Idempotent.
+  void stop() noexcept;
+
+  // The bound address with the port the OS chose, e.g. "tcp://127.0.0.1:40213".
+  [[nodiscard]] std::string endpoint() const;
+  [[nodiscard]] std::string public_key() const;
+  // Connections refused by authentication so far.
+  [[nodiscard]] std::size_t denied_count() const;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace zrelay

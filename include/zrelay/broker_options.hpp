@@ -1,0 +1,47 @@
+#pragma once
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <zrelay/certificate.hpp>
+
+namespace zrelay {
+
+// What a full work queue does with one more item.
+enum class Overflow : std::uint8_t {
+  refuse,       // the new item is refused; its producer gets ErrorCode::queue_full
+  drop_oldest,  // the oldest queued item is dropped; its producer gets ErrorCode::item_dropped
+};
+
+struct GroupOptions {
+  std::string name;
+  std::size_t max_count = 0;             // members; 0 = no limit
+  std::size_t max_consumables = 100000;  // items waiting in the queue; 0 = no limit
+  Overflow overflow = Overflow::refuse;
+};
+
+// The part of the broker's configuration its logic needs (no sockets, no files).
+struct BrokerLimits {
+  std::vector<GroupOptions> accepted_groups;  // empty: any group name, with `default_group` limits
+  GroupOptions default_group;
+  std::size_t max_groups = 10000;
+  std::uint64_t max_message_size = 256ull << 20;  // per payload frame; 64 MiB model weights fit
+};
+
+struct BrokerOptions {
+  std::string bind = "tcp://127.0.0.1:5555";
+  Certificate certificate;                       // the broker's key pair (secret needed)
+  std::optional<std::filesystem::path> authorized_keys_dir;  // public certificates of allowed clients
+  std::vector<Certificate> authorized_keys;      // more allowed clients, e.g. made in-process
+  BrokerLimits limits;
+  int io_threads = 2;  // CURVE crypto runs in libzmq's I/O threads: one thread caps the broker
+  std::chrono::milliseconds handshake_timeout{5000};
+  std::chrono::milliseconds linger{1000};
+  std::chrono::milliseconds tick{100};  // timer for retries of deliveries a full peer refused
+};
+
+}  // namespace zrelay

@@ -1,0 +1,397 @@
+// The broker's logic without sockets: messages in, addressed messages out.
+#include "broker/broker_core.hpp"
+
+#include <algorithm>
+#include <limits>
+
+#include "protocol/limits.hpp"
+
+#include <gtest/gtest.h>
+
+namespace zrelay::broker {
+namespace {
+
+using namespace protocol;
+
+class BrokerCoreTest : public ::testing::Test {
+ protected:
+  void make_core(BrokerLimits limits = {}) { core = std::make_unique<BrokerCore>(std::move(limits)); }
+  void SetUp() override { make_core(); }
+
+  // Sends `message` from `client` (authenticated as key "key-<client>") and returns the replies.
+  std::vector<Outgoing> send(const ClientId& client, ClientMessage&& message) {
+    core->handle(client, "key-" + client, std::move(message));
+    return core->take_outbox();
+  }
+
+  void hello(const ClientId& client) {
+    auto out = send(client, Hello{client});
+    ASSERT_EQ(out.size(), 1u);
+    ASSERT_TRUE(std::holds_alternative<Welcome>(out[0].message));
+  }
+
+  void join(const ClientId& client, const std::string& group) {
+    auto out = send(client, Join{group});
+    ASSERT_FALSE(out.empty());
+    ASSERT_TRUE(std::holds_alternative<Joined>(out[0].message)) << "join refused";
+  }
+
+  void undeliverable(Outgoing&& out, bool peer_gone) {
+    std::vector<Undelivered> failed;
+    failed.push_back(Undelivered{std::move(out), peer_gone});
+    core->undeliverable(std::move(failed));
+  }
+
+  static zmq::message_t bytes(const std::string& text) { return zmq::message_t(text.data(), text.size()); }
+
+  static std::vector<std::string> payloads_to(const std::vector<Outgoing>& out, const ClientId& to, Kind kind) {
+    std::vector<std::string> texts;
+    for (const auto& o : out) {
+      const auto* d = std::get_if<Deliver>(&o.message);
+      if (o.to == to && d != nullptr && d->kind == kind) texts.push_back(d->payload.to_string());
+    }
+    return texts;
+  }
+
+  static const ErrorReply* error_in(const std::vector<Outgoing>& out) {
+    for (const auto& o : out) {
+      if (const auto* e = std::get_if<ErrorReply>(&o.message)) return e;
+    }
+    return nullptr;
+  }
+
+  std::unique_ptr<BrokerCore> core;
+};
+
+TEST_F(BrokerCoreTest, CommandsBeforeHelloAreRefused) {
+  auto out = send("a", Join{"g"});
+  ASSERT_EQ(out.size(), 1u);
+  ASSERT_NE(error_in(out), nullptr);
+  EXPECT_EQ(error_in(out)->code, ErrorCode::hello_expected);
+  EXPECT_EQ(core->client_count(), 0u);
+}
+
+TEST_F(BrokerCoreTest, WelcomeCarriesTheSizeLimit) {
+  auto out = send("a", Hello{"a"});
+  EXPECT_EQ(std::get<Welcome>(out.at(0).message).max_message_size, BrokerLimits{}.max_message_size);
+}
+
+TEST_F(BrokerCoreTest, AnotherKeyOnTheSameRoutingIdIsRefused) {
+  hello("a");
+  core->handle("a", "key-mallory", Join{"g"});
+  auto out = core->take_outbox();
+  ASSERT_NE(error_in(out), nullptr);
+  EXPECT_EQ(error_in(out)->code, ErrorCode::not_authorized);
+  EXPECT_EQ(core->group("g"), nullptr);
+}
+
+TEST_F(BrokerCoreTest, QuickStartScenario) {
+  // tlspyo's README: a producer broadcasts and produces to "consumers"; consumer 1 notifies.
+  hello("prod");
+  hello("c1");
+  hello("c2");
+  join("prod", "producers");
+  join("c1", "consumers");
+  join("c2", "consumers");
+  auto out = send("prod", Broadcast{1, "consumers", bytes("I HAVE BEEN BROADCAST")});
+  EXPECT_EQ(payloads_to(out, "c1", Kind::broadcast), std::vector<std::string>{"I HAVE BEEN BROADCAST"});
+  EXPECT_EQ(payloads_to(out, "c2", Kind::broadcast), std::vector<std::string>{"I HAVE BEEN BROADCAST"});
+  EXPECT_TRUE(payloads_to(out, "prod", Kind::broadcast).empty()) << "the producer is not a member";
+  EXPECT_TRUE(send("prod", Produce{2, "consumers", 1, bytes("I HAVE BEEN PRODUCED")}).empty());
+  out = send("c1", Ready{"consumers", 1});
+  EXPECT_EQ(payloads_to(out, "c1", Kind::produced), std::vector<std::string>{"I HAVE BEEN PRODUCED"});
+  EXPECT_EQ(core->group("consumers")->queue_size(), 0u);
+}
+
+TEST_F(BrokerCoreTest, LateJoinerGetsTheLastValueRightAfterJoined) {
+  hello("a");
+  hello("late");
+  (void)send("a", Broadcast{1, "g", bytes("v1")});
+  (void)send("a", Broadcast{2, "g", bytes("v2")});
+  auto out = send("late", Join{"g"});
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_TRUE(std::holds_alternative<Joined>(out[0].message));
+  EXPECT_EQ(payloads_to(out, "late", Kind::broadcast), std::vector<std::string>{"v2"});
+}
+
+TEST_F(BrokerCoreTest, CreditsWaitAtTheBrokerUntilItemsArrive) {
+  hello("p");
+  hello("c");
+  join("c", "g");
+  EXPECT_TRUE(send("c", Ready{"g", 2}).empty());
+  EXPECT_EQ(payloads_to(send("p", Produce{1, "g", 1, bytes("1")}), "c", Kind::produced).size(), 1u);
+  EXPECT_EQ(payloads_to(send("p", Produce{2, "g", 1, bytes("2")}), "c", Kind::produced).size(), 1u);
+  EXPECT_TRUE(send("p", Produce{3, "g", 1, bytes("3")}).empty()) << "credits used up: the item waits";
+  EXPECT_EQ(core->group("g")->queue_size(), 1u);
+}
+
+TEST_F(BrokerCoreTest, NotifyWithSeveralCreditsTakesThatManyInFifoOrder) {
+  hello("p");
+  hello("c");
+  join("c", "g");
+  for (int i = 0; i < 5; ++i) (void)send("p", Produce{0, "g", 1, bytes(std::to_string(i))});
+  auto out = send("c", Ready{"g", 3});
+  EXPECT_EQ(payloads_to(out, "c", Kind::produced), (std::vector<std::string>{"0", "1", "2"}));
+  EXPECT_EQ(core->group("g")->queue_size(), 2u);
+}
+
+TEST_F(BrokerCoreTest, NegativeNotifyTakesEverythingQueuedNowAndKeepsNoCredit) {
+  hello("p");
+  hello("c");
+  join("c", "g");
+  for (int i = 0; i < 4; ++i) (void)send("p", Produce{0, "g", 1, bytes(std::to_string(i))});
+  auto out = send("c", Ready{"g", -1});
+  EXPECT_EQ(payloads_to(out, "c", Kind::produced), (std::vector<std::string>{"0", "1", "2", "3"}));
+  EXPECT_TRUE(send("p", Produce{0, "g", 1, bytes("later")}).empty());
+  EXPECT_EQ(core->group("g")->queue_size(), 1u);
+}
+
+TEST_F(BrokerCoreTest, ConsumersShareTheQueueWithoutDuplicates) {
+  hello("p");
+  for (const char* c : {"c1", "c2", "c3"}) {
+    hello(c);
+    join(c, "g");
+    (void)send(c, Ready{"g", 100});
+  }
+  std::vector<std::string> seen;
+  for (int i = 0; i < 90; ++i) {
+    for (const auto& o : send("p", Produce{0, "g", 1, bytes(std::to_string(i))})) {
+      seen.push_back(std::get<Deliver>(o.message).payload.to_string());
+    }
+  }
+  ASSERT_EQ(seen.size(), 90u);
+  std::sort(seen.begin(), seen.end());
+  EXPECT_EQ(std::unique(seen.begin(), seen.end()), seen.end());
+  EXPECT_EQ(core->group("g")->credits("c1"), 70) << "credit holders take turns";
+  EXPECT_EQ(core->group("g")->credits("c2"), 70);
+  EXPECT_EQ(core->group("g")->credits("c3"), 70);
+}
+
+TEST_F(BrokerCoreTest, CopiesBecomeSeparateItems) {
+  hello("p");
+  hello("c1");
+  hello("c2");
+  join("c1", "g");
+  join("c2", "g");
+  (void)send("p", Produce{0, "g", 3, bytes("x")});
+  EXPECT_EQ(core->group("g")->queue_size(), 3u);
+  EXPECT_EQ(payloads_to(send("c1", Ready{"g", 2}), "c1", Kind::produced).size(), 2u);
+  EXPECT_EQ(payloads_to(send("c2", Ready{"g", 5}), "c2", Kind::produced).size(), 1u);
+}
+
+TEST_F(BrokerCoreTest, ReadyNeedsMembershipAndNonZeroCredits) {
+  hello("c");
+  auto out = send("c", Ready{"g", 1});
+  ASSERT_NE(error_in(out), nullptr);
+  EXPECT_EQ(error_in(out)->code, ErrorCode::not_member);
+  join("c", "g");
+  out = send("c", Ready{"g", 0});
+  ASSERT_NE(error_in(out), nullptr);
+  EXPECT_EQ(error_in(out)->code, ErrorCode::invalid_argument);
+}
+
+TEST_F(BrokerCoreTest, CreditsAreCapped) {
+  hello("c");
+  join("c", "g");
+  (void)send("c", Ready{"g", std::numeric_limits<std::int32_t>::max()});
+  (void)send("c", Ready{"g", std::numeric_limits<std::int32_t>::max()});
+  EXPECT_EQ(core->group("g")->credits("c"), max_credits);
+}
+
+TEST_F(BrokerCoreTest, MultipleGroupsPerEndpoint) {
+  hello("p");
+  hello("c");
+  join("c", "a");
+  join("c", "b");
+  auto out = send("p", Broadcast{0, "a", bytes("to-a")});
+  EXPECT_EQ(payloads_to(out, "c", Kind::broadcast), std::vector<std::string>{"to-a"});
+  EXPECT_EQ(std::get<Deliver>(out[0].message).group, "a");
+  out = send("p", Broadcast{0, "b", bytes("to-b")});
+  EXPECT_EQ(std::get<Deliver>(out[0].message).group, "b");
+}
+
+TEST_F(BrokerCoreTest, AcceptedGroupsRefuseUnknownAndFullGroups) {
+  BrokerLimits limits;
+  limits.accepted_groups = {GroupOptions{"small", 1, 10, Overflow::refuse}};
+  make_core(limits);
+  hello("a");
+  hello("b");
+  auto out = send("a", Join{"other"});
+  ASSERT_NE(error_in(out), nullptr);
+  EXPECT_EQ(error_in(out)->code, ErrorCode::unknown_group);
+  EXPECT_EQ(error_in(out)->group, "other");
+  out = send("a", Produce{9, "other", 1, bytes("x")});
+  ASSERT_NE(error_in(out), nullptr);
+  EXPECT_EQ(error_in(out)->seq, 9u);
+  join("a", "small");
+  out = send("b", Join{"small"});
+  ASSERT_NE(error_in(out), nullptr);
+  EXPECT_EQ(error_in(out)->code, ErrorCode::group_full);
+  (void)send("a", Bye{});
+  join("b", "small");
+}
+
+TEST_F(BrokerCoreTest, FullQueueRefusesAndTellsTheProducer) {
+  BrokerLimits limits;
+  limits.default_group.max_consumables = 2;
+  make_core(limits);
+  hello("p");
+  EXPECT_EQ(error_in(send("p", Produce{1, "g", 1, bytes("1")})), nullptr);
+  EXPECT_EQ(error_in(send("p", Produce{2, "g", 1, bytes("2")})), nullptr);
+  auto out = send("p", Produce{3, "g", 1, bytes("3")});
+  ASSERT_NE(error_in(out), nullptr);
+  EXPECT_EQ(error_in(out)->code, ErrorCode::queue_full);
+  EXPECT_EQ(error_in(out)->seq, 3u);
+  EXPECT_EQ(core->group("g")->queue_size(), 2u);
+  EXPECT_EQ(core->group("g")->stats.refused, 1u);
+}
+
+TEST_F(BrokerCoreTest, DropOldestTellsTheProducerOfTheDroppedItem) {
+  BrokerLimits limits;
+  limits.default_group.max_consumables = 2;
+  limits.default_group.overflow = Overflow::drop_oldest;
+  make_core(limits);
+  hello("p1");
+  hello("p2");
+  hello("c");
+  join("c", "g");
+  (void)send("p1", Produce{11, "g", 1, bytes("old")});
+  (void)send("p2", Produce{21, "g", 1, bytes("mid")});
+  auto out = send("p2", Produce{22, "g", 1, bytes("new")});
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].to, "p1");
+  EXPECT_EQ(std::get<ErrorReply>(out[0].message).code, ErrorCode::item_dropped);
+  EXPECT_EQ(std::get<ErrorReply>(out[0].message).seq, 11u);
+  EXPECT_EQ(payloads_to(send("c", Ready{"g", -1}), "c", Kind::produced), (std::vector<std::string>{"mid", "new"}));
+}
+
+TEST_F(BrokerCoreTest, OversizedPayloadIsRefused) {
+  BrokerLimits limits;
+  limits.max_message_size = 4;
+  make_core(limits);
+  hello("p");
+  auto out = send("p", Broadcast{5, "g", bytes("12345")});
+  ASSERT_NE(error_in(out), nullptr);
+  EXPECT_EQ(error_in(out)->code, ErrorCode::too_large);
+  EXPECT_EQ(core->group("g"), nullptr);
+}
+
+TEST_F(BrokerCoreTest, GroupLimitIsEnforced) {
+  BrokerLimits limits;
+  limits.max_groups = 2;
+  make_core(limits);
+  hello("a");
+  join("a", "g1");
+  join("a", "g2");
+  auto out = send("a", Join{"g3"});
+  ASSERT_NE(error_in(out), nullptr);
+  EXPECT_EQ(error_in(out)->code, ErrorCode::too_many_groups);
+}
+
+TEST_F(BrokerCoreTest, ByeForgetsTheClientAndAnswersGoodbye) {
+  hello("c");
+  join("c", "g");
+  (void)send("c", Ready{"g", 5});
+  auto out = send("c", Bye{});
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_TRUE(std::holds_alternative<Goodbye>(out[0].message));
+  EXPECT_EQ(core->client_count(), 0u);
+  EXPECT_TRUE(core->group("g")->members().empty());
+  hello("p");
+  EXPECT_TRUE(send("p", Produce{0, "g", 1, bytes("x")}).empty()) << "no credits left behind";
+}
+
+TEST_F(BrokerCoreTest, ItemForAGonePeerGoesBackToTheHeadOfTheQueue) {
+  hello("p");
+  hello("dead");
+  hello("alive");
+  join("dead", "g");
+  join("alive", "g");
+  (void)send("dead", Ready{"g", 1});
+  auto out = send("p", Produce{1, "g", 1, bytes("first")});
+  (void)send("p", Produce{2, "g", 1, bytes("second")});
+  ASSERT_EQ(out.size(), 1u);
+  ASSERT_EQ(out[0].to, "dead");
+  undeliverable(std::move(out[0]), /*peer_gone=*/true);
+  EXPECT_EQ(core->client_count(), 2u);
+  EXPECT_TRUE(core->take_outbox().empty());
+  EXPECT_EQ(payloads_to(send("alive", Ready{"g", 1}), "alive", Kind::produced), std::vector<std::string>{"first"});
+}
+
+TEST_F(BrokerCoreTest, ItemRefusedByAFullPeerIsRetriedOnTheNextTick) {
+  hello("p");
+  hello("slow");
+  join("slow", "g");
+  (void)send("slow", Ready{"g", 2});
+  auto out = send("p", Produce{1, "g", 1, bytes("x")});
+  ASSERT_EQ(out.size(), 1u);
+  undeliverable(std::move(out[0]), /*peer_gone=*/false);
+  EXPECT_TRUE(core->take_outbox().empty()) << "suspended until the next tick";
+  EXPECT_EQ(core->group("g")->queue_size(), 1u);
+  core->tick();
+  EXPECT_EQ(payloads_to(core->take_outbox(), "slow", Kind::produced), std::vector<std::string>{"x"});
+}
+
+TEST_F(BrokerCoreTest, BroadcastRefusedByAFullPeerIsResentAsTheLastValue) {
+  hello("p");
+  hello("slow");
+  join("slow", "g");
+  auto out = send("p", Broadcast{1, "g", bytes("v1")});
+  undeliverable(std::move(out.at(0)), false);
+  (void)send("p", Broadcast{2, "g", bytes("v2")});  // assume this one was lost as well
+  core->tick();
+  EXPECT_EQ(payloads_to(core->take_outbox(), "slow", Kind::broadcast), std::vector<std::string>{"v2"});
+}
+
+TEST_F(BrokerCoreTest, ItemsRefusedTogetherKeepTheirOrder) {
+  hello("p");
+  hello("c");
+  join("c", "g");
+  for (int i = 0; i < 4; ++i) (void)send("p", Produce{0, "g", 1, bytes(std::to_string(i))});
+  auto out = send("c", Ready{"g", -1});
+  ASSERT_EQ(out.size(), 4u);
+  std::vector<Undelivered> failed;
+  for (std::size_t i = 1; i < out.size(); ++i) failed.push_back(Undelivered{std::move(out[i]), false});
+  core->undeliverable(std::move(failed));
+  core->tick();
+  EXPECT_EQ(payloads_to(core->take_outbox(), "c", Kind::produced), (std::vector<std::string>{"1", "2", "3"}));
+}
+
+TEST_F(BrokerCoreTest, RepliesAFullPeerRefusedWaitInItsBacklog) {
+  hello("c");
+  auto out = send("c", Ping{1});
+  auto more = send("c", Ping{2});
+  std::vector<Undelivered> failed;
+  failed.push_back(Undelivered{std::move(out.at(0)), false});
+  failed.push_back(Undelivered{std::move(more.at(0)), false});
+  core->undeliverable(std::move(failed));
+  EXPECT_TRUE(core->take_outbox().empty());
+  core->tick();
+  out = core->take_outbox();
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(std::get<Pong>(out[0].message).token, 1u);
+  EXPECT_EQ(std::get<Pong>(out[1].message).token, 2u);
+}
+
+TEST_F(BrokerCoreTest, DeliveryIdsGrow) {
+  hello("p");
+  hello("c");
+  join("c", "g");
+  auto first = send("p", Broadcast{0, "g", bytes("1")});
+  auto second = send("p", Broadcast{0, "g", bytes("2")});
+  EXPECT_LT(std::get<Deliver>(first.at(0).message).delivery_id, std::get<Deliver>(second.at(0).message).delivery_id);
+}
+
+TEST_F(BrokerCoreTest, LeaveDropsMembershipAndCredits) {
+  hello("c");
+  join("c", "g");
+  (void)send("c", Ready{"g", 3});
+  auto out = send("c", Leave{"g"});
+  EXPECT_TRUE(std::holds_alternative<Left>(out.at(0).message));
+  EXPECT_EQ(core->group("g")->credits("c"), 0);
+  out = send("c", Leave{"g"});
+  EXPECT_EQ(error_in(out)->code, ErrorCode::not_member);
+}
+
+}  // namespace
+}  // namespace zrelay::broker
