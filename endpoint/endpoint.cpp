@@ -1,0 +1,271 @@
+#include <zrelay/endpoint.hpp>
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "endpoint/broker_link.hpp"
+#include "endpoint/inbox.hpp"
+#include "protocol/codec.hpp"
+#include "protocol/limits.hpp"
+
+namespace zrelay {
+namespace {
+
+using endpoint::SessionState;
+
+zmq::message_t message_of(std::vector<char>&& bytes) {
+  if (bytes.empty()) return zmq::message_t();
+  auto* owned = new std::vector<char>(std::move(bytes));
+  // zero-copy: libzmq frees the vector once the last copy of the message is sent
+  return zmq::message_t(owned->data(), owned->size(),
+                        [](void*, void* hint) { delete static_cast<std::vector<char>*>(hint); }, owned);
+}
+
+zmq::message_t message_of(std::span<const std::byte> bytes) { return zmq::message_t(bytes.data(), bytes.size()); }
+
+std::span<const std::byte> bytes_of(std::string_view text) {
+  return {reinterpret_cast<const std::byte*>(text.data()), text.size()};
+}
+
+void resolve_keys(EndpointOptions& options) {
+  if (!options.certificate_file.empty()) options.certificate = Certificate::load(options.certificate_file);
+  if (!options.certificate.has_secret()) {
+    throw Error(ErrorCode::certificate, "the endpoint needs its own key pair with the secret key "
+                                        "(EndpointOptions::certificate or certificate_file)");
+  }
+  if (!options.broker_certificate.empty()) {
+    options.broker_public_key = Certificate::load_public(options.broker_certificate).public_key();
+  }
+  if (options.broker_public_key.empty()) {
+    throw Error(ErrorCode::configuration, "the broker's public key is needed (broker_public_key or broker_certificate)");
+  }
+  (void)Certificate::from_keys(options.broker_public_key);  // validates the Z85 text
+}
+
+void check_groups(const std::vector<std::string>& groups) {
+  for (const std::string& group : groups) {
+    if (!protocol::valid_group(group)) {
+      throw Error(ErrorCode::invalid_argument, "invalid group name '" + group + "' (1..255 bytes, no control characters)");
+    }
+  }
+}
+
+}  // namespace
+
+class Endpoint::Impl {
+ public:
+  explicit Impl(EndpointOptions options) : options_(std::move(options)) {
+    resolve_keys(options_);
+    check_groups(options_.groups);
+    const std::string address = "inproc://zrelay-endpoint-" + std::to_string(reinterpret_cast<std::uintptr_t>(this));
+    pipe_.bind(address);
+    pipe_.set(zmq::sockopt::sndtimeo, 100);
+    zmq::socket_t inside(context_, zmq::socket_type::pair);
+    inside.connect(address);
+    thread_ = std::thread([this, inside = std::move(inside)]() mutable { run(inside); });
+    wait_until_open();
+  }
+
+  ~Impl() { stop(); }
+
+  std::uint64_t send(std::string_view group, int count, zmq::message_t&& payload) {
+    if (!protocol::valid_group(group)) throw Error(ErrorCode::invalid_argument, "invalid group name '" + std::string(group) + "'");
+    if (payload.size() > max_message_size()) {
+      throw Error(ErrorCode::too_large, "object of " + std::to_string(payload.size()) + " bytes is over the broker's limit of " +
+                                            std::to_string(max_message_size()));
+    }
+    const std::uint64_t seq = ++seq_;
+    if (count < 0) {
+      submit(protocol::Broadcast{seq, std::string(group), std::move(payload)});
+    } else if (count > static_cast<int>(protocol::max_copies)) {
+      throw Error(ErrorCode::invalid_argument, "at most 65535 copies of one object");
+    } else if (count > 0) {
+      submit(protocol::Produce{seq, std::string(group), static_cast<std::uint32_t>(count), std::move(payload)});
+    } else {
+      throw Error(ErrorCode::invalid_argument, "a destination count must not be 0 (< 0 broadcasts, > 0 produces copies)");
+    }
+    return seq;
+  }
+
+  void notify(std::string_view group, int credits) {
+    if (credits == 0) throw Error(ErrorCode::invalid_argument, "notify needs credits > 0, or < 0 for every queued item");
+    if (!protocol::valid_group(group)) throw Error(ErrorCode::invalid_argument, "invalid group name '" + std::string(group) + "'");
+    submit(protocol::Ready{std::string(group), credits});
+  }
+
+  void sync(Timeout timeout) {
+    const std::uint64_t token = ++ping_token_;
+    submit(protocol::Ping{token});
+    std::unique_lock lock(state_mutex_);
+    const auto answered = [&] { return last_pong_ >= token || state_ != SessionState::active; };
+    if (!state_changed_.wait_for(lock, timeout, answered)) {
+      throw Error(ErrorCode::timeout, "the broker did not answer a sync within " + std::to_string(timeout.count()) + " ms");
+    }
+    if (last_pong_ < token) {
+      if (failure_) throw *failure_;
+      throw Error(ErrorCode::closed, "the endpoint stopped during sync");
+    }
+  }
+
+  void stop() {
+    std::lock_guard lock(pipe_mutex_);
+    if (!thread_.joinable()) return;
+    // An empty one-frame message asks the I/O thread to say BYE and finish.
+    while (!io_done_.load()) {
+      if (pipe_.send(zmq::message_t(), zmq::send_flags::none)) break;
+    }
+    thread_.join();
+    pipe_.close();
+  }
+
+  endpoint::Inbox& inbox() noexcept { return inbox_; }
+
+  std::vector<Refusal> take_refusals() {
+    std::lock_guard lock(state_mutex_);
+    return std::exchange(refusals_, {});
+  }
+
+  std::uint64_t max_message_size() {
+    std::lock_guard lock(state_mutex_);
+    return max_message_size_;
+  }
+
+ private:
+  void wait_until_open() {
+    std::unique_lock lock(state_mutex_);
+    const bool settled = state_changed_.wait_for(lock, options_.connect_timeout,
+                                                 [this] { return state_ != SessionState::connecting; });
+    if (settled && state_ == SessionState::active) return;
+    std::optional<Error> failure = failure_;
+    lock.unlock();
+    stop();
+    if (failure) throw *failure;
+    throw Error(ErrorCode::timeout,
+                "no session with the broker at " + options_.broker + " within " +
+                    std::to_string(options_.connect_timeout.count()) +
+                    " ms: is it running there, and is broker_public_key its key?" + handshake_hint());
+  }
+
+  std::string handshake_hint() {
+    std::lock_guard lock(state_mutex_);
+    return last_problem_.empty() ? std::string() : " (last handshake problem: " + last_problem_ + ")";
+  }
+
+  void check_usable() {
+    std::lock_guard lock(state_mutex_);
+    if (state_ == SessionState::active) return;
+    if (failure_) throw *failure_;
+    throw Error(ErrorCode::closed, "the endpoint is stopped");
+  }
+
+  void submit(protocol::ClientMessage&& message) {
+    check_usable();
+    protocol::Frames frames = protocol::encode(std::move(message));
+    std::lock_guard lock(pipe_mutex_);
+    // Blocks while the pipe is full (back-pressure), but never past the end of the I/O thread.
+    const auto more = [&](std::size_t i) { return i + 1 < frames.size() ? zmq::send_flags::sndmore : zmq::send_flags::none; };
+    while (!pipe_.send(frames.front(), more(0))) {
+      if (io_done_.load()) check_usable();
+    }
+    for (std::size_t i = 1; i < frames.size(); ++i) (void)pipe_.send(frames[i], more(i));
+  }
+
+  void run(zmq::socket_t& pipe) {
+    endpoint::BrokerLink link(context_, options_);
+    link.run(pipe, [this](endpoint::Session& session, const std::string& problem) { publish(session, problem); });
+    io_done_.store(true);
+    std::lock_guard lock(state_mutex_);
+    inbox_.close(failure_ ? *failure_ : Error(ErrorCode::closed, "the endpoint is stopped"));
+  }
+
+  // Called by the I/O thread after each event: copies the session's news where the application sees it.
+  void publish(endpoint::Session& session, const std::string& problem) {
+    inbox_.push(session.take_deliveries());
+    {
+      std::lock_guard lock(state_mutex_);
+      state_ = session.state();
+      failure_ = session.failure();
+      max_message_size_ = session.max_message_size();
+      last_pong_ = session.last_pong();
+      for (Refusal& refusal : session.take_refusals()) refusals_.push_back(std::move(refusal));
+      if (!problem.empty()) last_problem_ = problem;
+    }
+    state_changed_.notify_all();
+  }
+
+  EndpointOptions options_;
+  zmq::context_t context_{1};
+  zmq::socket_t pipe_{context_, zmq::socket_type::pair};
+  std::mutex pipe_mutex_;
+  endpoint::Inbox inbox_;
+  std::mutex state_mutex_;
+  std::condition_variable state_changed_;
+  SessionState state_ = SessionState::connecting;
+  std::optional<Error> failure_;
+  std::vector<Refusal> refusals_;
+  std::string last_problem_;
+  std::uint64_t max_message_size_ = 0;
+  std::uint64_t last_pong_ = 0;
+  std::atomic<std::uint64_t> seq_{0};
+  std::atomic<std::uint64_t> ping_token_{0};
+  std::atomic<bool> io_done_{false};
+  std::thread thread_;
+};
+
+Endpoint::Endpoint(EndpointOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+Endpoint::~Endpoint() = default;
+Endpoint::Endpoint(Endpoint&&) noexcept = default;
+Endpoint& Endpoint::operator=(Endpoint&&) noexcept = default;
+
+std::uint64_t Endpoint::send_payload(std::vector<char>&& payload, std::string_view group, int count) {
+  return impl_->send(group, count, message_of(std::move(payload)));
+}
+
+void Endpoint::send_payload_to(std::vector<char>&& payload, const Destinations& destinations) {
+  zmq::message_t shared = message_of(std::move(payload));
+  for (const auto& [group, count] : destinations) {
+    zmq::message_t copy;
+    copy.copy(shared);  // the buffer is shared, not copied
+    impl_->send(group, count, std::move(copy));
+  }
+}
+
+std::uint64_t Endpoint::broadcast_raw(std::span<const std::byte> bytes, std::string_view group) {
+  return impl_->send(group, -1, message_of(bytes));
+}
+std::uint64_t Endpoint::broadcast_raw(std::string_view bytes, std::string_view group) {
+  return broadcast_raw(bytes_of(bytes), group);
+}
+int Endpoint::copies_count(unsigned copies) {
+  if (copies == 0 || copies > protocol::max_copies) {
+    throw Error(ErrorCode::invalid_argument, "copies must be 1..65535, got " + std::to_string(copies));
+  }
+  return static_cast<int>(copies);
+}
+
+std::uint64_t Endpoint::produce_raw(std::span<const std::byte> bytes, std::string_view group, unsigned copies) {
+  return impl_->send(group, copies_count(copies), message_of(bytes));
+}
+std::uint64_t Endpoint::produce_raw(std::string_view bytes, std::string_view group, unsigned copies) {
+  return produce_raw(bytes_of(bytes), group, copies);
+}
+
+void Endpoint::notify(std::string_view group, int credits) { impl_->notify(group, credits); }
+
+std::vector<Message> Endpoint::pop(std::size_t max_items, Timeout timeout) { return impl_->inbox().pop(max_items, timeout); }
+std::vector<Message> Endpoint::get_last(std::size_t max_items, Timeout timeout) {
+  return impl_->inbox().get_last(max_items, timeout);
+}
+std::vector<Message> Endpoint::receive_all(Timeout timeout) { return impl_->inbox().receive_all(timeout); }
+void Endpoint::sync(Timeout timeout) { impl_->sync(timeout); }
+std::vector<Refusal> Endpoint::take_refusals() { return impl_->take_refusals(); }
+
+void Endpoint::stop() {
+  if (impl_) impl_->stop();
+}
+
+std::uint64_t Endpoint::max_message_size() const { return impl_->max_message_size(); }
+
+}  // namespace zrelay

@@ -1,0 +1,98 @@
+#pragma once
+// zrelay::Endpoint: a member of one or more groups behind a zrelay broker. tlspyo's Endpoint in
+// C++: broadcast, produce, notify, pop, get_last, receive_all, stop.
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <zrelay/endpoint_options.hpp>
+#include <zrelay/error.hpp>
+#include <zrelay/message.hpp>
+#include <zrelay/refusal.hpp>
+#include <zrelay/serialization.hpp>
+
+namespace zrelay {
+
+using Timeout = std::chrono::milliseconds;
+inline constexpr Timeout no_wait{0};
+inline constexpr Timeout forever = Timeout::max();
+
+// Where send_object sends: group -> count; count < 0 broadcasts, count > 0 produces that many copies.
+using Destinations = std::map<std::string, int, std::less<>>;
+
+class Endpoint {
+ public:
+  // Connects, authenticates and joins options.groups; returns once the broker has accepted all.
+  // Throws zrelay::Error: not_authorized (the broker refused this key), timeout (no broker,
+  // wrong address or wrong broker key), unknown_group / group_full (a join was refused), certificate.
+  explicit Endpoint(EndpointOptions options);
+  ~Endpoint();  // stop()
+  Endpoint(const Endpoint&) = delete;
+  Endpoint& operator=(const Endpoint&) = delete;
+  Endpoint(Endpoint&&) noexcept;
+  Endpoint& operator=(Endpoint&&) noexcept;
+
+  // Sets the group's last value and sends it to every member; members joining later get it first.
+  // Returns the sequence number that errors about this object carry (Error::seq in take_errors()).
+  template <class T>
+  std::uint64_t broadcast(const T& object, std::string_view group) {
+    return send_payload(serialize(object), group, -1);
+  }
+  // Appends `copies` items to the group's work queue; each goes to exactly one notifying member.
+  template <class T>
+  std::uint64_t produce(const T& object, std::string_view group, unsigned copies = 1) {
+    return send_payload(serialize(object), group, copies_count(copies));
+  }
+  // tlspyo's send_object(obj, {group: count}): one serialization, several destinations.
+  template <class T>
+  void send_object(const T& object, const Destinations& destinations) {
+    send_payload_to(serialize(object), destinations);
+  }
+
+  // The same with bytes as they are (for peers in other languages).
+  std::uint64_t broadcast_raw(std::span<const std::byte> bytes, std::string_view group);
+  std::uint64_t broadcast_raw(std::string_view bytes, std::string_view group);
+  std::uint64_t produce_raw(std::span<const std::byte> bytes, std::string_view group, unsigned copies = 1);
+  std::uint64_t produce_raw(std::string_view bytes, std::string_view group, unsigned copies = 1);
+
+  // Asks for produced items of `group`: credits > 0, up to that many (they wait at the broker
+  // until items come); credits < 0, every item queued right now.
+  void notify(std::string_view group, int credits = 1);
+
+  // Received objects, oldest first. A zero timeout never blocks; `forever` waits for at least one.
+  // Throws zrelay::Error if nothing is left and the endpoint is stopped or has failed.
+  [[nodiscard]] std::vector<Message> pop(std::size_t max_items = 1, Timeout timeout = no_wait);
+  // The newest max_items objects (oldest of them first); older ones are discarded.
+  [[nodiscard]] std::vector<Message> get_last(std::size_t max_items = 1, Timeout timeout = no_wait);
+  [[nodiscard]] std::vector<Message> receive_all(Timeout timeout = no_wait);
+
+  // Waits until the broker has handled everything this endpoint sent before, and everything the
+  // broker sent to it before is in the local queue. Throws Error(timeout) past the timeout.
+  void sync(Timeout timeout = std::chrono::seconds(10));
+
+  // What the broker refused since the last call (queue_full, item_dropped, unknown_group, ...).
+  [[nodiscard]] std::vector<Refusal> take_refusals();
+
+  // Sends everything still queued, waits for the broker to confirm (up to stop_timeout), closes.
+  // Idempotent; received objects stay available to pop().
+  void stop();
+
+  [[nodiscard]] std::uint64_t max_message_size() const;
+
+ private:
+  class Impl;
+  // `copies` as a destination count; throws for 0 or more than 65535.
+  static int copies_count(unsigned copies);
+  std::uint64_t send_payload(std::vector<char>&& payload, std::string_view group, int count);
+  void send_payload_to(std::vector<char>&& payload, const Destinations& destinations);
+
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace zrelay

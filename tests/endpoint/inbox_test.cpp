@@ -1,0 +1,77 @@
+#include "endpoint/inbox.hpp"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+namespace zrelay::endpoint {
+namespace {
+
+using std::chrono::milliseconds;
+
+Message text_message(const std::string& text) {
+  return Message("g", Kind::broadcast, 0, zmq::message_t(text.data(), text.size()));
+}
+
+void push(Inbox& inbox, std::initializer_list<std::string> texts) {
+  std::vector<Message> messages;
+  for (const auto& t : texts) messages.push_back(text_message(t));
+  inbox.push(std::move(messages));
+}
+
+std::vector<std::string> texts(const std::vector<Message>& messages) {
+  std::vector<std::string> out;
+  for (const auto& m : messages) out.emplace_back(m.text());
+  return out;
+}
+
+TEST(Inbox, PopIsFifoAndHonoursMaxItems) {
+  Inbox inbox;
+  push(inbox, {"1", "2", "3"});
+  EXPECT_EQ(texts(inbox.pop(1, milliseconds(0))), std::vector<std::string>{"1"});
+  EXPECT_EQ(texts(inbox.pop(5, milliseconds(0))), (std::vector<std::string>{"2", "3"}));
+  EXPECT_TRUE(inbox.pop(1, milliseconds(0)).empty());
+}
+
+TEST(Inbox, GetLastKeepsTheNewestAndDiscardsTheRest) {
+  Inbox inbox;
+  push(inbox, {"1", "2", "3", "4"});
+  EXPECT_EQ(texts(inbox.get_last(2, milliseconds(0))), (std::vector<std::string>{"3", "4"}));
+  EXPECT_EQ(inbox.size(), 0u);
+}
+
+TEST(Inbox, ReceiveAllTakesEverything) {
+  Inbox inbox;
+  push(inbox, {"1", "2"});
+  EXPECT_EQ(texts(inbox.receive_all(milliseconds(0))), (std::vector<std::string>{"1", "2"}));
+}
+
+TEST(Inbox, ZeroTimeoutNeverBlocksAndTimeoutReturnsEmpty) {
+  Inbox inbox;
+  EXPECT_TRUE(inbox.pop(1, milliseconds(0)).empty());
+  EXPECT_TRUE(inbox.receive_all(milliseconds(20)).empty());
+}
+
+TEST(Inbox, ForeverWaitsForAnotherThread) {
+  Inbox inbox;
+  std::thread producer([&] { push(inbox, {"late"}); });
+  EXPECT_EQ(texts(inbox.pop(1, milliseconds::max())), std::vector<std::string>{"late"});
+  producer.join();
+}
+
+TEST(Inbox, CloseWakesWaitersAndThrowsOnlyWhenEmpty) {
+  Inbox inbox;
+  push(inbox, {"kept"});
+  inbox.close(Error(ErrorCode::closed, "stopped"));
+  EXPECT_EQ(texts(inbox.pop(1, milliseconds::max())), std::vector<std::string>{"kept"});
+  std::thread closer;
+  try {
+    (void)inbox.pop(1, milliseconds::max());
+    FAIL() << "expected zrelay::Error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::closed);
+  }
+}
+
+}  // namespace
+}  // namespace zrelay::endpoint

@@ -1,0 +1,146 @@
+// What an endpoint reports when something is refused or wrong: clear errors, never a hang.
+#include <boost/serialization/string.hpp>
+#include <boost/serialization/vector.hpp>
+
+#include "tests/support/relay_fixture.hpp"
+
+namespace zrelay {
+namespace {
+
+using namespace std::chrono_literals;
+
+class EndpointErrors : public testing::RelayFixture {};
+
+ErrorCode code_of_constructing(const EndpointOptions& options) {
+  try {
+    Endpoint endpoint(options);
+  } catch (const Error& e) {
+    return e.code();
+  }
+  return ErrorCode::ok;
+}
+
+TEST_F(EndpointErrors, UnknownKeyIsNotAuthorizedAndGetsNothingThrough) {
+  auto listener = endpoint({"g"});
+  auto options = options_for({"g"}, Certificate::generate());
+  options.connect_timeout = 20s;  // the refusal must come from the handshake, not from this timeout
+  const auto started = std::chrono::steady_clock::now();
+  EXPECT_EQ(code_of_constructing(options), ErrorCode::not_authorized);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 15s);
+  EXPECT_GE(broker->denied_count(), 1u);
+  listener->sync();
+  EXPECT_TRUE(listener->receive_all(no_wait).empty());
+}
+
+TEST_F(EndpointErrors, WrongBrokerKeyTimesOutWithAHint) {
+  auto options = options_for({}, client_key);
+  options.broker_public_key = Certificate::generate().public_key();
+  options.connect_timeout = 1500ms;
+  try {
+    Endpoint endpoint(options);
+    FAIL() << "a broker with another key must not be trusted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::timeout);
+    EXPECT_NE(std::string(e.what()).find("broker_public_key"), std::string::npos);
+  }
+}
+
+TEST_F(EndpointErrors, NoBrokerTimesOut) {
+  auto options = options_for({}, client_key);
+  broker->stop();
+  options.connect_timeout = 500ms;
+  EXPECT_EQ(code_of_constructing(options), ErrorCode::timeout);
+}
+
+TEST_F(EndpointErrors, MissingKeysAreConfigurationErrors) {
+  auto options = options_for({}, client_key);
+  options.certificate = Certificate::from_keys(client_key.public_key());
+  EXPECT_EQ(code_of_constructing(options), ErrorCode::certificate);
+  options = options_for({}, client_key);
+  options.broker_public_key.clear();
+  EXPECT_EQ(code_of_constructing(options), ErrorCode::configuration);
+  options = options_for({"bad\ngroup"}, client_key);
+  EXPECT_EQ(code_of_constructing(options), ErrorCode::invalid_argument);
+}
+
+TEST_F(EndpointErrors, OversizedObjectIsRefusedBeforeSending) {
+  BrokerLimits limits;
+  limits.max_message_size = 1024;
+  start_broker(limits);
+  auto sender = endpoint();
+  EXPECT_EQ(sender->max_message_size(), 1024u);
+  try {
+    sender->produce(std::vector<char>(4096), "g");
+    FAIL() << "expected too_large";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::too_large);
+  }
+  sender->produce(std::vector<char>(100), "g");  // the endpoint still works
+  sender->sync();
+  EXPECT_TRUE(sender->take_refusals().empty());
+}
+
+TEST_F(EndpointErrors, FullQueueRefusalReachesTheProducerWithItsSeq) {
+  BrokerLimits limits;
+  limits.default_group.max_consumables = 3;
+  start_broker(limits);
+  auto producer = endpoint();
+  std::vector<std::uint64_t> seqs;
+  for (int i = 0; i < 5; ++i) seqs.push_back(producer->produce(i, "work"));
+  producer->sync();
+  const auto refusals = producer->take_refusals();
+  ASSERT_EQ(refusals.size(), 2u);
+  EXPECT_EQ(refusals[0].code, ErrorCode::queue_full);
+  EXPECT_EQ(refusals[0].seq, seqs[3]);
+  EXPECT_EQ(refusals[1].seq, seqs[4]);
+  EXPECT_EQ(refusals[0].group, "work");
+}
+
+TEST_F(EndpointErrors, InvalidArgumentsThrowAtOnce) {
+  auto e = endpoint({"g"});
+  EXPECT_THROW(e->notify("g", 0), Error);
+  EXPECT_THROW(e->produce(1, "g", 0), Error);
+  EXPECT_THROW(e->produce(1, "g", 70000), Error);
+  EXPECT_THROW(e->broadcast(1, ""), Error);
+  e->notify("not-joined");
+  e->sync();
+  const auto refusals = e->take_refusals();
+  ASSERT_EQ(refusals.size(), 1u);
+  EXPECT_EQ(refusals[0].code, ErrorCode::not_member);
+}
+
+TEST_F(EndpointErrors, UseAfterStopThrowsClosed) {
+  auto e = endpoint({"g"});
+  e->broadcast(1, "g");
+  e->sync();
+  e->stop();
+  e->stop();  // idempotent
+  EXPECT_EQ(e->pop(1, no_wait).size(), 1u) << "what arrived stays readable";
+  try {
+    e->broadcast(2, "g");
+    FAIL() << "expected closed";
+  } catch (const Error& error) {
+    EXPECT_EQ(error.code(), ErrorCode::closed);
+  }
+  EXPECT_THROW((void)e->pop(1, forever), Error) << "no hang on a stopped endpoint";
+}
+
+TEST_F(EndpointErrors, LostBrokerFailsTheEndpointInsteadOfHanging) {
+  auto e = endpoint({"g"});
+  broker->stop();
+  EXPECT_THROW((void)e->pop(1, forever), Error);
+}
+
+TEST_F(EndpointErrors, LargeObjectsCrossTheBroker) {
+  auto sender = endpoint();
+  auto receiver = endpoint({"weights"});
+  std::vector<float> weights(16u << 20);  // 64 MiB of model weights
+  for (std::size_t i = 0; i < weights.size(); i += 4096) weights[i] = static_cast<float>(i);
+  sender->broadcast(weights, "weights");
+  auto got = receive(*receiver, 1, 60s);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].as<std::vector<float>>(), weights);
+}
+
+}  // namespace
+}  // namespace zrelay

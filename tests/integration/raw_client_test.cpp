@@ -1,0 +1,192 @@
+// A client that speaks docs/protocol.md with plain libzmq, as one in another language would, and
+// sends the broker what a buggy or hostile client might. The broker answers and keeps serving.
+#include <zmq.hpp>
+
+#include "protocol/zmq_compat.hpp"
+#include "tests/support/relay_fixture.hpp"
+
+namespace zrelay {
+namespace {
+
+using Frames = std::vector<std::string>;
+
+std::string header(std::uint8_t command) { return std::string("ZR\x01", 3) + static_cast<char>(command); }
+std::string u64(std::uint64_t v) {
+  std::string out(8, '\0');
+  for (int i = 7; i >= 0; --i, v >>= 8) out[static_cast<std::size_t>(i)] = static_cast<char>(v & 0xFF);
+  return out;
+}
+std::string i32(std::int32_t v) {
+  auto bits = static_cast<std::uint32_t>(v);
+  std::string out(4, '\0');
+  for (int i = 3; i >= 0; --i, bits >>= 8) out[static_cast<std::size_t>(i)] = static_cast<char>(bits & 0xFF);
+  return out;
+}
+
+class RawClient {
+ public:
+  RawClient(zmq::context_t& context, const Broker& broker, const Certificate& key)
+      : socket_(context, zmq::socket_type::dealer) {
+    socket_.set(zmq::sockopt::curve_serverkey, broker.public_key());
+    socket_.set(zmq::sockopt::curve_publickey, key.public_key());
+    socket_.set(zmq::sockopt::curve_secretkey, key.secret_key());
+    socket_.set(zmq::sockopt::linger, 0);
+    socket_.set(zmq::sockopt::rcvtimeo, 10000);
+    socket_.connect(broker.endpoint());
+  }
+
+  void send(const Frames& frames) {
+    for (std::size_t i = 0; i < frames.size(); ++i) {
+      zmq::message_t frame(frames[i].data(), frames[i].size());
+      (void)socket_.send(frame, i + 1 < frames.size() ? zmq::send_flags::sndmore : zmq::send_flags::none);
+    }
+  }
+
+  Frames receive() {
+    auto frames = try_receive(std::chrono::seconds(10));
+    if (!frames) throw std::runtime_error("no answer from the broker within 10 s");
+    return *frames;
+  }
+
+  std::optional<Frames> try_receive(std::chrono::milliseconds timeout) {
+    zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
+    if (zmq::poll(&item, 1, timeout) == 0) return std::nullopt;
+    Frames frames;
+    do {
+      zmq::message_t frame;
+      (void)socket_.recv(frame);
+      frames.push_back(frame.to_string());
+    } while (socket_.get(zmq::sockopt::rcvmore));
+    return frames;
+  }
+
+  // The error code of the next message, which must be an ERROR.
+  std::uint16_t receive_error_code() {
+    const auto frames = receive();
+    EXPECT_EQ(frames.at(0), header(0x85));
+    return static_cast<std::uint16_t>((static_cast<unsigned char>(frames.at(1)[0]) << 8) |
+                                      static_cast<unsigned char>(frames.at(1)[1]));
+  }
+
+  void expect_pong(std::uint64_t token) {
+    send({header(0x07), u64(token)});
+    EXPECT_EQ(receive(), (Frames{header(0x86), u64(token)}));
+  }
+
+ private:
+  zmq::socket_t socket_;
+};
+
+class RawClientTest : public testing::RelayFixture {
+ protected:
+  zmq::context_t context{1};
+};
+
+TEST_F(RawClientTest, SpeaksTheProtocolWithPlainLibzmq) {
+  RawClient client(context, *broker, client_key);
+  client.send({header(0x01), "python-worker"});
+  const auto welcome = client.receive();
+  ASSERT_EQ(welcome.size(), 3u);
+  EXPECT_EQ(welcome[0], header(0x81));
+  EXPECT_EQ(welcome[1], u64(BrokerLimits{}.max_message_size));
+  client.send({header(0x02), "g"});
+  EXPECT_EQ(client.receive(), (Frames{header(0x82), "g"}));
+
+  auto cpp = endpoint();
+  cpp->produce_raw(std::string_view("from C++"), "g");
+  cpp->sync();
+  client.send({header(0x06), "g", i32(1)});
+  const auto deliver = client.receive();
+  ASSERT_EQ(deliver.size(), 5u);
+  EXPECT_EQ(deliver[0], header(0x84));
+  EXPECT_EQ(deliver[1], "g");
+  EXPECT_EQ(deliver[2], std::string(1, '\x02'));
+  EXPECT_EQ(deliver[4], "from C++");
+
+  client.send({header(0x08)});
+  EXPECT_EQ(client.receive(), Frames{header(0x87)});
+}
+
+TEST_F(RawClientTest, CommandBeforeHelloIsRefused) {
+  RawClient client(context, *broker, client_key);
+  client.send({header(0x02), "g"});
+  EXPECT_EQ(client.receive_error_code(), static_cast<std::uint16_t>(ErrorCode::hello_expected));
+}
+
+TEST_F(RawClientTest, MalformedMessagesGetErrorsAndTheBrokerKeepsServing) {
+  RawClient client(context, *broker, client_key);
+  client.send({header(0x01), ""});
+  (void)client.receive();
+  const std::vector<std::pair<Frames, ErrorCode>> cases = {
+      {{"garbage"}, ErrorCode::bad_version},
+      {{std::string("ZR\x09\x02", 4), "g"}, ErrorCode::bad_version},
+      {{header(0x02)}, ErrorCode::malformed_message},
+      {{header(0x02), ""}, ErrorCode::malformed_message},
+      {{header(0x02), std::string("a\0b", 3)}, ErrorCode::malformed_message},
+      {{header(0x04), "short", "g", "p"}, ErrorCode::malformed_message},
+      {{header(0x06), "g", "xx"}, ErrorCode::malformed_message},
+      {{header(0x7e)}, ErrorCode::malformed_message},
+      {{header(0x81), u64(1), "v"}, ErrorCode::malformed_message},
+      {{header(0x05), u64(1), "g", std::string(4, '\0'), "p"}, ErrorCode::invalid_argument},
+      {{header(0x06), "g", i32(5)}, ErrorCode::not_member},
+      {Frames(50, "x"), ErrorCode::malformed_message},
+      {Frames{}, ErrorCode::malformed_message},
+  };
+  for (const auto& [frames, code] : cases) {
+    if (frames.empty()) continue;  // an empty multipart message cannot be sent
+    client.send(frames);
+    EXPECT_EQ(client.receive_error_code(), static_cast<std::uint16_t>(code)) << "frames: " << frames.size();
+  }
+  client.expect_pong(99);
+  auto other = endpoint({"g"});  // and other clients are served
+  other->sync();
+}
+
+TEST_F(RawClientTest, ThousandsOfFramesInOneMessageAreDroppedWithBoundedMemory) {
+  RawClient client(context, *broker, client_key);
+  client.send({header(0x01), ""});
+  (void)client.receive();
+  client.send(Frames(20000, std::string(16, 'f')));
+  EXPECT_EQ(client.receive_error_code(), static_cast<std::uint16_t>(ErrorCode::malformed_message));
+  client.expect_pong(1);
+}
+
+TEST_F(RawClientTest, FrameOverMaxMessageSizeDisconnectsOnlyTheSender) {
+  BrokerLimits limits;
+  limits.max_message_size = 64 * 1024;
+  start_broker(limits);
+  auto bystander = endpoint({"g"});
+  RawClient client(context, *broker, client_key);
+  client.send({header(0x01), ""});
+  (void)client.receive();
+  client.send({header(0x04), u64(1), "g", std::string(256 * 1024, 'x')});
+  // The broker drops the connection; libzmq reconnects on its own, as a new, unknown client.
+  std::optional<Frames> reply;
+  for (int attempt = 0; attempt < 40 && !reply; ++attempt) {
+    client.send({header(0x07), u64(5)});
+    reply = client.try_receive(std::chrono::milliseconds(250));
+  }
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_EQ(reply->at(0), header(0x85)) << "the oversized message ended the session";
+  EXPECT_EQ(reply->at(1), std::string("\x00\x03", 2)) << "hello_expected";
+  bystander->broadcast(std::string("still here"), "g");
+  auto got = receive(*bystander, 1);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].as<std::string>(), "still here");
+}
+
+TEST_F(RawClientTest, PlaintextClientGetsNothingAccepted) {
+  zmq::socket_t plain(context, zmq::socket_type::dealer);
+  plain.set(zmq::sockopt::linger, 0);
+  plain.connect(broker->endpoint());
+  const std::string hello = header(0x01);
+  (void)plain.send(zmq::message_t(hello.data(), hello.size()), zmq::send_flags::sndmore);
+  (void)plain.send(zmq::message_t(), zmq::send_flags::none);
+  zmq::pollitem_t item{plain.handle(), 0, ZMQ_POLLIN, 0};
+  EXPECT_EQ(zmq::poll(&item, 1, std::chrono::milliseconds(500)), 0) << "no WELCOME without CURVE";
+  auto member = endpoint({"g"});
+  member->sync();
+}
+
+}  // namespace
+}  // namespace zrelay

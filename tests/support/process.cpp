@@ -1,0 +1,106 @@
+#include "tests/support/process.hpp"
+
+#include <cerrno>
+#include <csignal>
+#include <cstdlib>
+#include <stdexcept>
+#include <thread>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace zrelay::testing {
+
+Process::Process(const std::vector<std::string>& argv, const std::vector<std::string>& env) {
+  // Everything the child needs is prepared before fork: other threads may hold the malloc lock.
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  std::vector<char*> envp;  // the extra entries first: getenv takes the first match
+  for (const auto& entry : env) envp.push_back(const_cast<char*>(entry.c_str()));
+  for (char** e = environ; *e != nullptr; ++e) envp.push_back(*e);
+  envp.push_back(nullptr);
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
+  pid_ = fork();
+  if (pid_ < 0) throw std::runtime_error("fork failed");
+  if (pid_ == 0) {
+    dup2(fds[1], STDOUT_FILENO);
+    dup2(fds[1], STDERR_FILENO);
+    execve(args[0], args.data(), envp.data());
+    _exit(127);
+  }
+  close(fds[1]);
+  out_ = fds[0];
+}
+
+Process::~Process() {
+  if (!status_) {
+    kill(pid_, SIGKILL);
+    (void)wait(std::chrono::seconds(10));
+  }
+  close(out_);
+}
+
+std::optional<std::string> Process::read_line(std::chrono::milliseconds timeout) {
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    if (const auto end = buffer_.find('\n'); end != std::string::npos) {
+      std::string line = buffer_.substr(0, end);
+      buffer_.erase(0, end + 1);
+      return line;
+    }
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return std::nullopt;
+    pollfd item{out_, POLLIN, 0};
+    if (poll(&item, 1, static_cast<int>(left.count())) <= 0) continue;
+    char chunk[4096];
+    const ssize_t n = ::read(out_, chunk, sizeof chunk);
+    if (n <= 0) return std::nullopt;
+    buffer_.append(chunk, static_cast<std::size_t>(n));
+    seen_.append(chunk, static_cast<std::size_t>(n));
+  }
+}
+
+std::optional<std::string> Process::wait_for(const std::string& prefix, std::chrono::milliseconds timeout) {
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < until) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+    auto line = read_line(left);
+    if (!line) return std::nullopt;
+    if (line->rfind(prefix, 0) == 0) return line->substr(prefix.size());
+  }
+  return std::nullopt;
+}
+
+void Process::signal(int number) { kill(pid_, number); }
+
+std::optional<int> Process::wait(std::chrono::milliseconds timeout) {
+  if (status_) return status_;
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  do {
+    int raw = 0;
+    const pid_t done = waitpid(pid_, &raw, WNOHANG);
+    if (done == pid_) {
+      status_ = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw);
+      return status_;
+    }
+    // Polling a child's exit has no descriptor to wait on; 10 ms steps under a deadline.
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  } while (std::chrono::steady_clock::now() < until);
+  return std::nullopt;
+}
+
+RunResult run(const std::vector<std::string>& argv, std::chrono::milliseconds timeout) {
+  Process process(argv);
+  while (process.read_line(timeout)) {
+  }
+  RunResult result;
+  result.status = process.wait(timeout).value_or(-1);
+  result.output = process.output();
+  return result;
+}
+
+}  // namespace zrelay::testing

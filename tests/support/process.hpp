@@ -1,0 +1,47 @@
+#pragma once
+// A child process (the real zrelay-broker or zrelay-keygen) with its stdout read line by line
+// under a deadline. Killed with SIGKILL if still running when destroyed.
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <sys/types.h>
+
+namespace zrelay::testing {
+
+class Process {
+ public:
+  // Starts `argv[0]` with `argv`, extra environment `env` ("NAME=value"), stdout+stderr piped.
+  Process(const std::vector<std::string>& argv, const std::vector<std::string>& env = {});
+  ~Process();
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+
+  // The next output line, or nothing if none came before the deadline or the output ended.
+  [[nodiscard]] std::optional<std::string> read_line(std::chrono::milliseconds timeout);
+  // Reads lines until one starts with `prefix`; returns the rest of that line.
+  [[nodiscard]] std::optional<std::string> wait_for(const std::string& prefix, std::chrono::milliseconds timeout);
+  // Everything read so far.
+  [[nodiscard]] const std::string& output() const noexcept { return seen_; }
+
+  void signal(int number);
+  // The exit status (or 128 + signal), or nothing if it did not exit in time.
+  [[nodiscard]] std::optional<int> wait(std::chrono::milliseconds timeout);
+
+ private:
+  pid_t pid_ = -1;
+  int out_ = -1;
+  std::string buffer_;
+  std::string seen_;
+  std::optional<int> status_;
+};
+
+// Runs a program to completion (at most `timeout`) and returns its exit status and output.
+struct RunResult {
+  int status = -1;
+  std::string output;
+};
+[[nodiscard]] RunResult run(const std::vector<std::string>& argv, std::chrono::milliseconds timeout = std::chrono::seconds(30));
+
+}  // namespace zrelay::testing
