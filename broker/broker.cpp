@@ -52,6 +52,14 @@ zmq::socket_t make_router(zmq::context_t& context, const BrokerOptions& options)
   return router;
 }
 
+void log_handshake(const std::string& key_z85, bool allowed) {
+  if (allowed) {
+    spdlog::info("client key {} authenticated", key_z85);
+  } else {
+    spdlog::warn("refused a handshake from key {}", key_z85.empty() ? std::string("(none)") : key_z85);
+  }
+}
+
 }  // namespace
 
 class Broker::Impl {
@@ -59,7 +67,7 @@ class Broker::Impl {
   explicit Impl(BrokerOptions options)
       : options_((check_options(options), std::move(options))),
         context_(options_.io_threads),
-        zap_(context_, allow_list_of(options_), zap_domain),
+        zap_(context_, allow_list_of(options_), zap_domain, log_handshake),
         router_(make_router(context_, options_)),
         core_(options_.limits, "zrelay " ZRELAY_VERSION) {
     try {

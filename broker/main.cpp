@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <zrelay/broker.hpp>
 #include <zrelay/error.hpp>
@@ -35,6 +36,9 @@ void add_options(CLI::App& app, Arguments& args) {
   app.add_option("--group", args.groups,
                  "accept this group: NAME[:MAX_COUNT[:MAX_CONSUMABLES[:refuse|drop-oldest]]]; repeat; "
                  "without any, every group name is accepted");
+  app.add_option("--max-consumables", args.options.limits.default_group.max_consumables,
+                 "queue bound of groups not named by --group (0 = none)")
+      ->capture_default_str();
   app.add_option("--max-message-size", args.options.limits.max_message_size, "largest payload in bytes")
       ->capture_default_str();
   app.add_option("--max-groups", args.options.limits.max_groups, "most groups the broker keeps")->capture_default_str();
@@ -90,6 +94,8 @@ int main(int argc, char** argv) {
     app.exit(e);
     return ex_usage;
   }
+
+  spdlog::set_default_logger(spdlog::stderr_color_mt("zrelay-broker"));  // stdout is for the facts below
 
   // Signals are taken by sigwait in this thread only: every thread started later inherits the mask.
   sigset_t signals;
