@@ -1,6 +1,7 @@
 #include <zrelay/broker.hpp>
 
 #include <atomic>
+#include <limits>
 #include <mutex>
 #include <thread>
 
@@ -23,7 +24,10 @@ void check_options(const BrokerOptions& options) {
     throw Error(ErrorCode::certificate, "the broker needs its secret key (load the NAME_secret certificate file)");
   }
   if (options.io_threads < 1) throw Error(ErrorCode::configuration, "io_threads must be at least 1");
-  if (options.limits.max_message_size == 0) throw Error(ErrorCode::configuration, "max_message_size must be > 0");
+  if (options.limits.max_message_size == 0 ||
+      options.limits.max_message_size > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+    throw Error(ErrorCode::configuration, "max_message_size must be between 1 and 2^63-1");
+  }
 }
 
 auth::AllowList allow_list_of(const BrokerOptions& options) {
@@ -37,14 +41,22 @@ zmq::socket_t make_router(zmq::context_t& context, const BrokerOptions& options)
   zmq::socket_t router(context, zmq::socket_type::router);
   // Fail closed: without a ZAP handler answering for this domain, no connection is accepted.
   router.set(zmq::sockopt::zap_domain, zap_domain);
-  const int enforce = 1;
-  zmq_setsockopt(router.handle(), ZMQ_ZAP_ENFORCE_DOMAIN, &enforce, sizeof enforce);
+  int enforce = 1;
+  std::size_t size = sizeof enforce;
+  if (zmq_setsockopt(router.handle(), ZMQ_ZAP_ENFORCE_DOMAIN, &enforce, sizeof enforce) != 0 ||
+      zmq_getsockopt(router.handle(), ZMQ_ZAP_ENFORCE_DOMAIN, &enforce, &size) != 0 || enforce != 1) {
+    throw Error(ErrorCode::configuration, "this libzmq cannot enforce ZAP (ZMQ_ZAP_ENFORCE_DOMAIN): refusing to run open");
+  }
   router.set(zmq::sockopt::curve_server, 1);
   router.set(zmq::sockopt::curve_secretkey, options.certificate.secret_key());
   router.set(zmq::sockopt::router_mandatory, 1);
   router.set(zmq::sockopt::maxmsgsize, static_cast<std::int64_t>(options.limits.max_message_size));
   router.set(zmq::sockopt::handshake_ivl, static_cast<int>(options.handshake_timeout.count()));
   router.set(zmq::sockopt::linger, static_cast<int>(options.linger.count()));
+  // ZMTP heartbeats close connections that went silent; the next send to such a peer fails and
+  // the broker forgets it.
+  router.set(zmq::sockopt::heartbeat_ivl, 1000);
+  router.set(zmq::sockopt::heartbeat_timeout, 5000);
   // Self-check: what we set is what the socket uses.
   if (router.get(zmq::sockopt::mechanism) != ZMQ_CURVE || router.get(zmq::sockopt::curve_server) != 1) {
     throw Error(ErrorCode::configuration, "CURVE server mode could not be enabled on the broker socket");
@@ -90,9 +102,8 @@ class Broker::Impl {
     std::lock_guard lock(stop_mutex_);
     if (!thread_.joinable()) return;
     try {
-      control_.send(zmq::str_buffer("stop"), zmq::send_flags::none);
+      (void)control_.send(zmq::str_buffer("stop"), zmq::send_flags::dontwait);  // fails only if the loop ended
     } catch (const zmq::error_t&) {
-      // the loop also ends on its own if the context is shutting down
     }
     thread_.join();
     control_.close();
@@ -105,6 +116,14 @@ class Broker::Impl {
 
  private:
   void serve(zmq::socket_t& control) {
+    try {
+      serve_until_stopped(control);
+    } catch (const std::exception& e) {  // a fault of ours: log it rather than end the process
+      spdlog::critical("the broker loop failed and stopped serving: {}", e.what());
+    }
+  }
+
+  void serve_until_stopped(zmq::socket_t& control) {
     broker::RouterLink link(router_, core_);
     zmq::pollitem_t items[] = {{router_.handle(), 0, ZMQ_POLLIN, 0}, {control.handle(), 0, ZMQ_POLLIN, 0}};
     auto next_tick = std::chrono::steady_clock::now() + options_.tick;

@@ -206,11 +206,16 @@ void BrokerCore::undeliverable(std::vector<Undelivered>&& failed) {
   for (auto& f : failed) {
     if (f.peer_gone) forget(f.out.to);
   }
-  // Each re-queued item goes to the head of its queue: last first keeps them in order.
+  // Each re-queued item goes to the head of its queue: last first keeps them in order, and
+  // nothing is handed out again before all of them are back.
+  std::set<Group*> requeued;
   for (auto it = failed.rbegin(); it != failed.rend(); ++it) {
     const auto* deliver = std::get_if<Deliver>(&it->out.message);
-    if (deliver != nullptr && deliver->kind == Kind::produced) requeue(std::move(it->out), it->peer_gone);
+    if (deliver != nullptr && deliver->kind == Kind::produced) {
+      if (Group* group = requeue(std::move(it->out), it->peer_gone)) requeued.insert(group);
+    }
   }
+  for (Group* group : requeued) dispatch(*group);
   for (auto& f : failed) {
     auto client = clients_.find(f.out.to);
     if (client == clients_.end()) continue;
@@ -218,28 +223,33 @@ void BrokerCore::undeliverable(std::vector<Undelivered>&& failed) {
       if (deliver->kind == Kind::broadcast) client->second.stale_groups.insert(deliver->group);
     } else {
       client->second.backlog.push_back(std::move(f.out.message));
+      if (client->second.backlog.size() > max_backlog) forget(f.out.to);
     }
   }
 }
 
-void BrokerCore::requeue(Outgoing&& out, bool peer_gone) {
+Group* BrokerCore::requeue(Outgoing&& out, bool peer_gone) {
   auto& deliver = std::get<Deliver>(out.message);
   auto group_it = groups_.find(deliver.group);
-  if (group_it == groups_.end()) return;
+  if (group_it == groups_.end()) return nullptr;
   Group& group = group_it->second;
   --group.stats.delivered;
   group.push_front(QueuedItem{std::move(deliver.payload), std::move(out.producer), out.seq});
   if (!peer_gone) {
+    // A credit for each item it could not take, also for items asked for with READY n < 0:
+    // the client still gets that many items once it has room.
     group.return_credit(out.to);
     group.suspend(out.to);
     suspended_.insert({group.name(), out.to});
   }
-  dispatch(group);
+  return &group;
 }
 
 void BrokerCore::tick() {
   for (auto& [id, client] : clients_) {
-    for (auto& message : std::exchange(client.backlog, {})) send(id, std::move(message));
+    for (auto& message : std::exchange(client.backlog, {})) {
+      outbox_.push_back(Outgoing{id, std::move(message), {}, 0});
+    }
   }
   auto suspended = std::move(suspended_);
   suspended_.clear();
@@ -273,6 +283,12 @@ void BrokerCore::error(const ClientId& to, ErrorCode code, std::uint64_t seq, st
 }
 
 void BrokerCore::send(const ClientId& to, BrokerMessage&& message) {
+  // Behind a backlog, a reply waits its turn: a PONG must not overtake an earlier ERROR.
+  if (auto client = clients_.find(to); client != clients_.end() && !client->second.backlog.empty()) {
+    client->second.backlog.push_back(std::move(message));
+    if (client->second.backlog.size() > max_backlog) forget(to);
+    return;
+  }
   outbox_.push_back(Outgoing{to, std::move(message), {}, 0});
 }
 

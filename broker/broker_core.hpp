@@ -58,6 +58,8 @@ class BrokerCore {
     std::set<std::string> stale_groups;  // a broadcast to it was refused: resend the last value
     std::vector<protocol::BrokerMessage> backlog;  // replies it could not take yet, in order
   };
+  // A client that lets this many replies pile up is not reading: it is forgotten.
+  static constexpr std::size_t max_backlog = 10000;
 
   void on(const ClientId& from, Client& client, protocol::Join&& m);
   void on(const ClientId& from, Client& client, protocol::Leave&& m);
@@ -71,7 +73,8 @@ class BrokerCore {
   // The group named `name`, created if accepted; sends the error and returns null otherwise.
   Group* find_or_create(const ClientId& from, const std::string& name, std::uint64_t seq);
   void forget(const ClientId& client);
-  void requeue(Outgoing&& out, bool peer_gone);
+  // Puts a produced item back at the head of its queue; returns its group.
+  Group* requeue(Outgoing&& out, bool peer_gone);
   void dispatch(Group& group);
   void deliver_produced(const ClientId& to, Group& group, QueuedItem&& item);
   void deliver_last_value(const ClientId& to, Group& group);

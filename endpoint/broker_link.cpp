@@ -18,6 +18,9 @@ zmq::socket_t make_dealer(zmq::context_t& context, const EndpointOptions& option
   dealer.set(zmq::sockopt::curve_secretkey, options.certificate.secret_key());
   dealer.set(zmq::sockopt::linger, 0);  // stop() waits for GOODBYE instead: nothing is left to send
   dealer.set(zmq::sockopt::reconnect_ivl, 100);
+  // ZMTP heartbeats: a connection that went silent (no reset, e.g. a dead host) ends within 5 s.
+  dealer.set(zmq::sockopt::heartbeat_ivl, 1000);
+  dealer.set(zmq::sockopt::heartbeat_timeout, 5000);
   return dealer;
 }
 
@@ -44,12 +47,18 @@ BrokerLink::BrokerLink(zmq::context_t& context, const EndpointOptions& options)
   const std::string address = "inproc://zrelay-monitor-" + std::to_string(reinterpret_cast<std::uintptr_t>(this));
   if (zmq_socket_monitor(dealer_.handle(), address.c_str(), monitored_events) != 0) throw zmq::error_t();
   monitor_.connect(address);
-  dealer_.connect(options.broker);
+  try {
+    dealer_.connect(options.broker);
+  } catch (const zmq::error_t& e) {
+    zmq_socket_monitor(dealer_.handle(), nullptr, 0);
+    throw Error(ErrorCode::configuration,
+                "cannot connect to broker address '" + options.broker + "' (expected tcp://HOST:PORT): " + e.what());
+  }
 }
 
 BrokerLink::~BrokerLink() { zmq_socket_monitor(dealer_.handle(), nullptr, 0); }
 
-void BrokerLink::run(zmq::socket_t& pipe, const Publish& publish) {
+void BrokerLink::run(zmq::socket_t& pipe, zmq::socket_t& control, const Publish& publish) {
   for (auto& message : session_.open()) {
     auto frames = protocol::encode(std::move(message));
     for (std::size_t i = 0; i < frames.size(); ++i) {
@@ -63,9 +72,10 @@ void BrokerLink::run(zmq::socket_t& pipe, const Publish& publish) {
         {dealer_.handle(), 0, static_cast<short>(ZMQ_POLLIN | (waiting_for_room ? ZMQ_POLLOUT : 0)), 0},
         {monitor_.handle(), 0, ZMQ_POLLIN, 0},
         {pipe.handle(), 0, static_cast<short>(waiting_for_room ? 0 : ZMQ_POLLIN), 0},
+        {control.handle(), 0, ZMQ_POLLIN, 0},
     };
     try {
-      zmq::poll(items, 3, poll_interval);
+      zmq::poll(items, 4, poll_interval);
     } catch (const zmq::error_t& e) {
       if (e.num() == EINTR) continue;
       session_.fail(Error(ErrorCode::connection_failed, std::string("poll failed: ") + e.what()));
@@ -75,6 +85,8 @@ void BrokerLink::run(zmq::socket_t& pipe, const Publish& publish) {
     if (items[0].revents & ZMQ_POLLIN) on_broker_message();
     if (pending_ && try_send(*pending_)) pending_.reset();
     if (items[2].revents & ZMQ_POLLIN) on_pipe_message(pipe);
+    if (items[3].revents & ZMQ_POLLIN) on_stop_request(control);
+    if (stop_deadline_) close_when_drained(pipe);
     if (stop_deadline_ && std::chrono::steady_clock::now() >= *stop_deadline_) {
       session_.fail(Error(ErrorCode::timeout, "the broker did not confirm the end of the session in time"));
     }
@@ -133,19 +145,22 @@ void BrokerLink::on_broker_message() {
 
 void BrokerLink::on_pipe_message(zmq::socket_t& pipe) {
   auto frames = receive_frames(pipe);
-  if (!frames) return;
-  if (frames->size() == 1 && frames->front().size() == 0) {
-    close_session();
-    return;
-  }
-  if (!try_send(*frames)) pending_ = std::move(frames);
+  if (frames && !try_send(*frames)) pending_ = std::move(frames);
 }
 
-void BrokerLink::close_session() {
+void BrokerLink::on_stop_request(zmq::socket_t& control) {
+  zmq::message_t request;
+  (void)control.recv(request, zmq::recv_flags::dontwait);
+  if (!stop_deadline_) stop_deadline_ = std::chrono::steady_clock::now() + options_.stop_timeout;
+}
+
+void BrokerLink::close_when_drained(zmq::socket_t& pipe) {
+  const bool pipe_empty = (pipe.get(zmq::sockopt::events) & ZMQ_POLLIN) == 0;
+  if (bye_sent_ || pending_ || !pipe_empty) return;
+  bye_sent_ = true;
   if (auto bye = session_.close()) {
     auto frames = protocol::encode(std::move(*bye));
     if (!try_send(frames)) pending_ = std::move(frames);
-    stop_deadline_ = std::chrono::steady_clock::now() + options_.stop_timeout;
   }
 }
 

@@ -25,14 +25,17 @@ class BrokerLink {
   BrokerLink(const BrokerLink&) = delete;
   BrokerLink& operator=(const BrokerLink&) = delete;
 
-  // Runs until the session is closed or failed, or a stop request's deadline passes.
-  void run(zmq::socket_t& pipe, const Publish& publish);
+  // Runs until the session is closed or failed. A message on `control` asks to stop: what the
+  // pipe still holds is sent, then BYE; past options.stop_timeout the session fails instead.
+  void run(zmq::socket_t& pipe, zmq::socket_t& control, const Publish& publish);
 
  private:
   void on_monitor_event();
   void on_broker_message();
   void on_pipe_message(zmq::socket_t& pipe);
-  void close_session();
+  void on_stop_request(zmq::socket_t& control);
+  // Once stopping and nothing of the application's is left to send: BYE.
+  void close_when_drained(zmq::socket_t& pipe);
   // Sends to the broker without blocking; false if the socket cannot take it now.
   bool try_send(protocol::Frames& frames);
   [[nodiscard]] bool finished() const;
@@ -42,7 +45,8 @@ class BrokerLink {
   zmq::socket_t monitor_;
   Session session_;
   std::optional<protocol::Frames> pending_;  // read from the pipe, waiting for room at the broker
-  std::optional<std::chrono::steady_clock::time_point> stop_deadline_;
+  std::optional<std::chrono::steady_clock::time_point> stop_deadline_;  // set by a stop request
+  bool bye_sent_ = false;
   std::string problem_;
 };
 

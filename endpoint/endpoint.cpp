@@ -7,6 +7,7 @@
 
 #include "endpoint/broker_link.hpp"
 #include "endpoint/inbox.hpp"
+#include "endpoint/wait.hpp"
 #include "protocol/codec.hpp"
 #include "protocol/limits.hpp"
 
@@ -59,12 +60,16 @@ class Endpoint::Impl {
   explicit Impl(EndpointOptions options) : options_(std::move(options)) {
     resolve_keys(options_);
     check_groups(options_.groups);
+    link_ = std::make_unique<endpoint::BrokerLink>(context_, options_);  // throws on a bad address
     const std::string address = "inproc://zrelay-endpoint-" + std::to_string(reinterpret_cast<std::uintptr_t>(this));
-    pipe_.bind(address);
+    pipe_.bind(address + "-data");
     pipe_.set(zmq::sockopt::sndtimeo, 100);
-    zmq::socket_t inside(context_, zmq::socket_type::pair);
-    inside.connect(address);
-    thread_ = std::thread([this, inside = std::move(inside)]() mutable { run(inside); });
+    control_.bind(address + "-control");
+    zmq::socket_t data(context_, zmq::socket_type::pair);
+    data.connect(address + "-data");
+    zmq::socket_t control(context_, zmq::socket_type::pair);
+    control.connect(address + "-control");
+    thread_ = std::thread([this, data = std::move(data), control = std::move(control)]() mutable { run(data, control); });
     wait_until_open();
   }
 
@@ -100,7 +105,7 @@ class Endpoint::Impl {
     submit(protocol::Ping{token});
     std::unique_lock lock(state_mutex_);
     const auto answered = [&] { return last_pong_ >= token || state_ != SessionState::active; };
-    if (!state_changed_.wait_for(lock, timeout, answered)) {
+    if (!endpoint::wait_for(state_changed_, lock, timeout, answered)) {
       throw Error(ErrorCode::timeout, "the broker did not answer a sync within " + std::to_string(timeout.count()) + " ms");
     }
     if (last_pong_ < token) {
@@ -109,15 +114,17 @@ class Endpoint::Impl {
     }
   }
 
+  // Never waits for pipe_mutex_ before the I/O thread ends: a producer blocked on a full pipe
+  // holds it, and only the end of the I/O thread (BYE confirmed, or stop_timeout) frees it.
   void stop() {
-    std::lock_guard lock(pipe_mutex_);
+    std::lock_guard lock(stop_mutex_);
     if (!thread_.joinable()) return;
-    // An empty one-frame message asks the I/O thread to say BYE and finish.
-    while (!io_done_.load()) {
-      if (pipe_.send(zmq::message_t(), zmq::send_flags::none)) break;
-    }
+    (void)control_.send(zmq::message_t(), zmq::send_flags::dontwait);  // fails only if the thread ended
     thread_.join();
+    control_.close();
+    std::lock_guard pipe_lock(pipe_mutex_);
     pipe_.close();
+    pipe_closed_ = true;
   }
 
   endpoint::Inbox& inbox() noexcept { return inbox_; }
@@ -135,8 +142,8 @@ class Endpoint::Impl {
  private:
   void wait_until_open() {
     std::unique_lock lock(state_mutex_);
-    const bool settled = state_changed_.wait_for(lock, options_.connect_timeout,
-                                                 [this] { return state_ != SessionState::connecting; });
+    const bool settled = endpoint::wait_for(state_changed_, lock, options_.connect_timeout,
+                                            [this] { return state_ != SessionState::connecting; });
     if (settled && state_ == SessionState::active) return;
     std::optional<Error> failure = failure_;
     lock.unlock();
@@ -164,6 +171,7 @@ class Endpoint::Impl {
     check_usable();
     protocol::Frames frames = protocol::encode(std::move(message));
     std::lock_guard lock(pipe_mutex_);
+    if (pipe_closed_) throw Error(ErrorCode::closed, "the endpoint is stopped");
     // Blocks while the pipe is full (back-pressure), but never past the end of the I/O thread.
     const auto more = [&](std::size_t i) { return i + 1 < frames.size() ? zmq::send_flags::sndmore : zmq::send_flags::none; };
     while (!pipe_.send(frames.front(), more(0))) {
@@ -172,12 +180,21 @@ class Endpoint::Impl {
     for (std::size_t i = 1; i < frames.size(); ++i) (void)pipe_.send(frames[i], more(i));
   }
 
-  void run(zmq::socket_t& pipe) {
-    endpoint::BrokerLink link(context_, options_);
-    link.run(pipe, [this](endpoint::Session& session, const std::string& problem) { publish(session, problem); });
+  void run(zmq::socket_t& pipe, zmq::socket_t& control) {
+    try {
+      link_->run(pipe, control, [this](endpoint::Session& session, const std::string& problem) { publish(session, problem); });
+    } catch (const std::exception& e) {  // nothing may escape a thread; the application sees it instead
+      std::lock_guard lock(state_mutex_);
+      state_ = SessionState::failed;
+      failure_ = Error(ErrorCode::connection_failed, std::string("the endpoint's I/O thread failed: ") + e.what());
+    }
+    link_.reset();  // its sockets close on the thread that used them
     io_done_.store(true);
-    std::lock_guard lock(state_mutex_);
-    inbox_.close(failure_ ? *failure_ : Error(ErrorCode::closed, "the endpoint is stopped"));
+    {
+      std::lock_guard lock(state_mutex_);
+      inbox_.close(failure_ ? *failure_ : Error(ErrorCode::closed, "the endpoint is stopped"));
+    }
+    state_changed_.notify_all();
   }
 
   // Called by the I/O thread after each event: copies the session's news where the application sees it.
@@ -197,8 +214,12 @@ class Endpoint::Impl {
 
   EndpointOptions options_;
   zmq::context_t context_{1};
-  zmq::socket_t pipe_{context_, zmq::socket_type::pair};
+  std::unique_ptr<endpoint::BrokerLink> link_;
+  zmq::socket_t pipe_{context_, zmq::socket_type::pair};     // objects and credits, in order
+  zmq::socket_t control_{context_, zmq::socket_type::pair};  // the stop request, never behind data
   std::mutex pipe_mutex_;
+  bool pipe_closed_ = false;
+  std::mutex stop_mutex_;
   endpoint::Inbox inbox_;
   std::mutex state_mutex_;
   std::condition_variable state_changed_;

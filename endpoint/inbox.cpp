@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "endpoint/wait.hpp"
+
 namespace zrelay::endpoint {
 
 void Inbox::push(std::vector<Message>&& messages) {
@@ -23,11 +25,7 @@ void Inbox::close(Error reason) {
 
 void Inbox::wait(std::unique_lock<std::mutex>& lock, Timeout timeout) {
   const auto ready = [this] { return !messages_.empty() || closed_.has_value(); };
-  if (timeout == Timeout::max()) {
-    arrived_.wait(lock, ready);
-  } else if (timeout > Timeout::zero()) {
-    arrived_.wait_for(lock, timeout, ready);
-  }
+  if (timeout > Timeout::zero()) (void)endpoint::wait_for(arrived_, lock, timeout, ready);
   if (messages_.empty() && closed_) throw *closed_;
 }
 

@@ -357,6 +357,50 @@ TEST_F(BrokerCoreTest, ItemsRefusedTogetherKeepTheirOrder) {
   EXPECT_EQ(payloads_to(core->take_outbox(), "c", Kind::produced), (std::vector<std::string>{"1", "2", "3"}));
 }
 
+TEST_F(BrokerCoreTest, ItemsAFullPeerRefusedGoInOrderToTheNextCreditHolder) {
+  hello("p");
+  hello("full");
+  hello("other");
+  join("full", "g");
+  join("other", "g");
+  (void)send("full", Ready{"g", 3});
+  std::vector<Outgoing> sent;
+  for (int i = 1; i <= 3; ++i) {
+    for (auto& o : send("p", Produce{0, "g", 1, bytes(std::to_string(i))})) sent.push_back(std::move(o));
+  }
+  ASSERT_EQ(sent.size(), 3u);
+  std::vector<Undelivered> failed;
+  for (auto& o : sent) failed.push_back(Undelivered{std::move(o), false});
+  core->undeliverable(std::move(failed));
+  EXPECT_TRUE(core->take_outbox().empty());
+  EXPECT_EQ(payloads_to(send("other", Ready{"g", 3}), "other", Kind::produced),
+            (std::vector<std::string>{"1", "2", "3"}));
+}
+
+TEST_F(BrokerCoreTest, RepliesBehindABacklogKeepTheirOrder) {
+  hello("c");
+  auto out = send("c", Ping{1});
+  std::vector<Undelivered> failed;
+  failed.push_back(Undelivered{std::move(out.at(0)), false});
+  core->undeliverable(std::move(failed));
+  EXPECT_TRUE(send("c", Ping{2}).empty()) << "waits behind the refused PONG";
+  core->tick();
+  out = core->take_outbox();
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(std::get<Pong>(out[0].message).token, 1u);
+  EXPECT_EQ(std::get<Pong>(out[1].message).token, 2u);
+}
+
+TEST_F(BrokerCoreTest, AClientThatNeverReadsIsForgottenWhenItsBacklogOverflows) {
+  hello("deaf");
+  auto out = send("deaf", Ping{0});
+  std::vector<Undelivered> failed;
+  failed.push_back(Undelivered{std::move(out.at(0)), false});
+  core->undeliverable(std::move(failed));
+  for (int i = 0; i < 10001 && core->client_count() == 1; ++i) (void)send("deaf", Ping{1});
+  EXPECT_EQ(core->client_count(), 0u);
+}
+
 TEST_F(BrokerCoreTest, RepliesAFullPeerRefusedWaitInItsBacklog) {
   hello("c");
   auto out = send("c", Ping{1});

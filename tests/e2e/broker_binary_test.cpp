@@ -1,6 +1,8 @@
 // The real zrelay-broker program, with keys made by the real zrelay-keygen.
 #include <csignal>
 #include <filesystem>
+#include <atomic>
+#include <thread>
 
 #include <boost/serialization/string.hpp>
 #include <gtest/gtest.h>
@@ -144,6 +146,43 @@ TEST(BrokerBinary, UsageErrorsAndHelp) {
   EXPECT_NE(help.output.find("tcp://127.0.0.1:5555"), std::string::npos) << "localhost is the default bind";
   const auto group = testing::run({ZRELAY_BROKER_PATH, "--group", "x:notanumber"});
   EXPECT_EQ(group.status, 78);
+}
+
+}  // namespace
+}  // namespace zrelay
+
+namespace zrelay {
+namespace {
+
+TEST(BrokerBinary, StopIsBoundedWhileTheBrokerIsFrozen) {
+  TempDir dir;
+  const auto state = dir / "state";
+  auto broker = start_broker({}, {"ZRELAY_STATE_DIR=" + state.string()});
+  ASSERT_FALSE(broker.endpoint.empty()) << broker.process->output();
+  auto o = options(broker, state / "client", {});
+  o.stop_timeout = 1s;
+  Endpoint producer(o);
+  broker.process->signal(SIGSTOP);
+  // A producer that fills every buffer and then blocks on back-pressure.
+  std::atomic<bool> producer_done{false};
+  std::atomic<int> produced{0};
+  std::thread flood([&] {
+    try {
+      const std::string chunk(64 * 1024, 'x');
+      for (; produced < 100000; ++produced) producer.produce_raw(chunk, "work");
+    } catch (const Error&) {  // expected once stop() gives up: closed or timeout
+    }
+    producer_done = true;
+  });
+  for (const auto until = std::chrono::steady_clock::now() + 10s; produced < 200 && std::chrono::steady_clock::now() < until;) {
+    std::this_thread::yield();  // until the flood is under way
+  }
+  const auto started = std::chrono::steady_clock::now();
+  producer.stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 5s);
+  flood.join();
+  EXPECT_TRUE(producer_done);
+  broker.process->signal(SIGCONT);
 }
 
 }  // namespace

@@ -63,6 +63,21 @@ TEST_F(EndpointErrors, MissingKeysAreConfigurationErrors) {
   EXPECT_EQ(code_of_constructing(options), ErrorCode::invalid_argument);
 }
 
+TEST_F(EndpointErrors, BadBrokerAddressIsAConfigurationError) {
+  for (const char* address : {"tcp://127.0.0.1", "127.0.0.1:5555", "nonsense://x"}) {
+    auto options = options_for({}, client_key);
+    options.broker = address;
+    EXPECT_EQ(code_of_constructing(options), ErrorCode::configuration) << address;
+  }
+}
+
+TEST_F(EndpointErrors, SyncForeverWaitsForTheAnswer) {
+  auto e = endpoint({"g"});
+  e->broadcast(1, "g");
+  e->sync(forever);
+  EXPECT_EQ(e->pop(1, no_wait).size(), 1u);
+}
+
 TEST_F(EndpointErrors, OversizedObjectIsRefusedBeforeSending) {
   BrokerLimits limits;
   limits.max_message_size = 1024;

@@ -28,10 +28,8 @@ TEST_F(TlspyoScenarios, QuickStart) {
   prod->produce(std::string("I HAVE BEEN PRODUCED"), "consumers");
   cons_1->notify("consumers");
 
-  std::vector<Message> res;
-  while (res.size() < 2) {
-    for (auto& m : cons_1->receive_all(forever)) res.push_back(std::move(m));
-  }
+  const auto res = receive(*cons_1, 2);
+  ASSERT_EQ(res.size(), 2u);
   EXPECT_EQ(strings(res), (std::vector<std::string>{"I HAVE BEEN BROADCAST", "I HAVE BEEN PRODUCED"}));
   EXPECT_EQ(res[0].kind(), Kind::broadcast);
   EXPECT_EQ(res[1].kind(), Kind::produced);
