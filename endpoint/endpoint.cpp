@@ -73,7 +73,7 @@ class Endpoint::Impl {
     wait_until_open();
   }
 
-  ~Impl() { stop(); }
+  ~Impl() { (void)stop(); }
 
   std::uint64_t send(std::string_view group, int count, zmq::message_t&& payload) {
     if (!protocol::valid_group(group)) throw Error(ErrorCode::invalid_argument, "invalid group name '" + std::string(group) + "'");
@@ -116,15 +116,18 @@ class Endpoint::Impl {
 
   // Never waits for pipe_mutex_ before the I/O thread ends: a producer blocked on a full pipe
   // holds it, and only the end of the I/O thread (BYE confirmed, or stop_timeout) frees it.
-  void stop() {
+  // True unless this stop gave up waiting for the broker's confirmation.
+  bool stop() {
     std::lock_guard lock(stop_mutex_);
-    if (!thread_.joinable()) return;
+    if (!thread_.joinable()) return true;
+    const bool failed_before = failed();
     (void)control_.send(zmq::message_t(), zmq::send_flags::dontwait);  // fails only if the thread ended
     thread_.join();
     control_.close();
     std::lock_guard pipe_lock(pipe_mutex_);
     pipe_.close();
     pipe_closed_ = true;
+    return failed_before || !failed();
   }
 
   endpoint::Inbox& inbox() noexcept { return inbox_; }
@@ -147,7 +150,7 @@ class Endpoint::Impl {
     if (settled && state_ == SessionState::active) return;
     std::optional<Error> failure = failure_;
     lock.unlock();
-    stop();
+    (void)stop();
     if (failure) throw *failure;
     throw Error(ErrorCode::timeout,
                 "no session with the broker at " + options_.broker + " within " +
@@ -158,6 +161,11 @@ class Endpoint::Impl {
   std::string handshake_hint() {
     std::lock_guard lock(state_mutex_);
     return last_problem_.empty() ? std::string() : " (last handshake problem: " + last_problem_ + ")";
+  }
+
+  bool failed() {
+    std::lock_guard lock(state_mutex_);
+    return state_ == SessionState::failed;
   }
 
   void check_usable() {
@@ -284,7 +292,10 @@ void Endpoint::sync(Timeout timeout) { impl_->sync(timeout); }
 std::vector<Refusal> Endpoint::take_refusals() { return impl_->take_refusals(); }
 
 void Endpoint::stop() {
-  if (impl_) impl_->stop();
+  if (impl_ && !impl_->stop()) {
+    throw Error(ErrorCode::timeout,
+                "stopped without the broker's confirmation: objects sent just before may not have reached it");
+  }
 }
 
 std::uint64_t Endpoint::max_message_size() const { return impl_->max_message_size(); }

@@ -79,8 +79,10 @@ class Endpoint {
   // What the broker refused since the last call (queue_full, item_dropped, unknown_group, ...).
   [[nodiscard]] std::vector<Refusal> take_refusals();
 
-  // Sends everything still queued, waits for the broker to confirm (up to stop_timeout), closes.
-  // Idempotent; received objects stay available to pop().
+  // Sends everything still queued, waits for the broker to confirm it handled all of it, closes.
+  // If no confirmation comes within stop_timeout it closes anyway and throws Error(timeout):
+  // objects sent just before may be lost. Idempotent; received objects stay available to pop().
+  // The destructor stops too, without throwing.
   void stop();
 
   [[nodiscard]] std::uint64_t max_message_size() const;
