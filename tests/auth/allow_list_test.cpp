@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/support/temp_dir.hpp"
+
 #include <zrelay/error.hpp>
 
 namespace {
@@ -18,12 +20,6 @@ using zrelay::auth::AllowList;
 
 class AllowListTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "zrelay-allow-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override { fs::remove_all(dir_); }
 
   Certificate make(const std::string& name) const {
     Certificate cert = Certificate::generate();
@@ -31,7 +27,8 @@ class AllowListTest : public ::testing::Test {
     return cert;
   }
 
-  fs::path dir_;
+  zrelay::testing::TempDir temp_;
+  const fs::path dir_ = temp_.path();
 };
 
 ErrorCode code_of_load(const fs::path& dir, std::string& message) {

@@ -6,6 +6,8 @@
 #include <string>
 
 #include <gtest/gtest.h>
+
+#include "tests/support/temp_dir.hpp"
 #include <sys/stat.h>
 #include <zmq.h>
 
@@ -19,12 +21,6 @@ using zrelay::ErrorCode;
 
 class CertificateTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "zrelay-cert-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override { fs::remove_all(dir_); }
 
   fs::path file(const std::string& name) const { return dir_ / name; }
 
@@ -41,7 +37,8 @@ class CertificateTest : public ::testing::Test {
     return status.st_mode & 0777;
   }
 
-  fs::path dir_;
+  zrelay::testing::TempDir temp_;
+  const fs::path dir_ = temp_.path();
 };
 
 // Expects `action` to throw Error with `code` and a message holding every one of `parts`.

@@ -7,6 +7,8 @@
 
 #include <czmq.h>
 #include <gtest/gtest.h>
+
+#include "tests/support/temp_dir.hpp"
 #include <sys/stat.h>
 
 namespace {
@@ -15,16 +17,11 @@ using zrelay::Certificate;
 
 class CzmqInteropTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "zrelay-czmq-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override { fs::remove_all(dir_); }
 
   std::string file(const std::string& name) const { return (dir_ / name).string(); }
 
-  fs::path dir_;
+  zrelay::testing::TempDir temp_;
+  const fs::path dir_ = temp_.path();
 };
 
 struct ZcertDeleter {

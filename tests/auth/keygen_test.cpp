@@ -10,6 +10,8 @@
 
 #include <czmq.h>
 #include <gtest/gtest.h>
+
+#include "tests/support/temp_dir.hpp"
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -41,12 +43,6 @@ class KeygenTest : public ::testing::Test {
  protected:
   void SetUp() override {
     if (keygen_path().empty()) GTEST_SKIP() << "set ZRELAY_KEYGEN or build with ZRELAY_KEYGEN_PATH";
-    std::string pattern = (fs::temp_directory_path() / "zrelay-keygen-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override {
-    if (!dir_.empty()) fs::remove_all(dir_);
   }
 
   // Runs the tool with `args`; stderr is captured too unless `stdout_only`.
@@ -70,7 +66,8 @@ class KeygenTest : public ::testing::Test {
     return status.st_mode & 0777;
   }
 
-  fs::path dir_;
+  zrelay::testing::TempDir temp_;
+  const fs::path dir_ = temp_.path();
 };
 
 TEST_F(KeygenTest, WritesBothFilesThatWeAndCzmqLoad) {

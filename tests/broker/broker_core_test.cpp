@@ -380,9 +380,7 @@ TEST_F(BrokerCoreTest, ItemsAFullPeerRefusedGoInOrderToTheNextCreditHolder) {
 TEST_F(BrokerCoreTest, RepliesBehindABacklogKeepTheirOrder) {
   hello("c");
   auto out = send("c", Ping{1});
-  std::vector<Undelivered> failed;
-  failed.push_back(Undelivered{std::move(out.at(0)), false});
-  core->undeliverable(std::move(failed));
+  undeliverable(std::move(out.at(0)), false);
   EXPECT_TRUE(send("c", Ping{2}).empty()) << "waits behind the refused PONG";
   core->tick();
   out = core->take_outbox();
@@ -393,10 +391,7 @@ TEST_F(BrokerCoreTest, RepliesBehindABacklogKeepTheirOrder) {
 
 TEST_F(BrokerCoreTest, AClientThatNeverReadsIsForgottenWhenItsBacklogOverflows) {
   hello("deaf");
-  auto out = send("deaf", Ping{0});
-  std::vector<Undelivered> failed;
-  failed.push_back(Undelivered{std::move(out.at(0)), false});
-  core->undeliverable(std::move(failed));
+  undeliverable(std::move(send("deaf", Ping{0}).at(0)), false);
   for (int i = 0; i < 10001 && core->client_count() == 1; ++i) (void)send("deaf", Ping{1});
   EXPECT_EQ(core->client_count(), 0u);
 }

@@ -1,6 +1,7 @@
 #pragma once
+#include <cstdlib>
 #include <filesystem>
-#include <random>
+#include <stdexcept>
 #include <string>
 
 namespace zrelay::testing {
@@ -9,9 +10,9 @@ namespace zrelay::testing {
 class TempDir {
  public:
   TempDir() {
-    std::random_device random;
-    path_ = std::filesystem::temp_directory_path() / ("zrelay-test-" + std::to_string(random()) + std::to_string(random()));
-    std::filesystem::create_directories(path_);
+    std::string pattern = (std::filesystem::temp_directory_path() / "zrelay-test-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");  // mode 0700
+    path_ = pattern;
   }
   ~TempDir() {
     std::error_code ignored;
