@@ -1,5 +1,11 @@
 // A client that speaks docs/protocol.md with plain libzmq, as one in another language would, and
 // sends the broker what a buggy or hostile client might. The broker answers and keeps serving.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <zmq.hpp>
 
 #include "protocol/zmq_compat.hpp"
@@ -173,6 +179,30 @@ TEST_F(RawClientTest, FrameOverMaxMessageSizeDisconnectsOnlyTheSender) {
   auto got = receive(*bystander, 1);
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].as<std::string>(), "still here");
+}
+
+TEST_F(RawClientTest, ConnectionThatNeverCompletesTheHandshakeIsClosed) {
+  start_broker({}, std::chrono::milliseconds(300));
+  const std::string address = broker->endpoint();  // tcp://127.0.0.1:PORT
+  const int port = std::stoi(address.substr(address.rfind(':') + 1));
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in target{};
+  target.sin_family = AF_INET;
+  target.sin_port = htons(static_cast<std::uint16_t>(port));
+  target.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&target), sizeof target), 0);
+  // Say nothing. The broker sends its greeting, then must hang up once the handshake interval passes.
+  bool closed = false;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!closed && std::chrono::steady_clock::now() < until) {
+    pollfd item{fd, POLLIN, 0};
+    if (::poll(&item, 1, 100) <= 0) continue;
+    char buffer[256];
+    closed = ::read(fd, buffer, sizeof buffer) <= 0;
+  }
+  ::close(fd);
+  EXPECT_TRUE(closed) << "a silent connection must not hold a broker slot for ever";
 }
 
 TEST_F(RawClientTest, PlaintextClientGetsNothingAccepted) {

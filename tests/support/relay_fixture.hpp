@@ -13,8 +13,9 @@ namespace zrelay::testing {
 
 class RelayFixture : public ::testing::Test {
  protected:
-  void start_broker(BrokerLimits limits = {}) {
+  void start_broker(BrokerLimits limits = {}, std::chrono::milliseconds handshake_timeout = std::chrono::seconds(5)) {
     BrokerOptions options;
+    options.handshake_timeout = handshake_timeout;
     options.bind = "tcp://127.0.0.1:*";
     options.certificate = broker_key;
     options.authorized_keys = {client_key};
