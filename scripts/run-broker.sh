@@ -4,5 +4,5 @@
 # authenticated. Extra arguments go to zrelay-broker (see --help).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/build.sh >&2
+bash scripts/build.sh zrelay-broker zrelay-keygen >&2
 exec ./build/broker/zrelay-broker "$@"
