@@ -45,11 +45,10 @@ void resolve_keys(EndpointOptions& options) {
   (void)Certificate::from_keys(options.broker_public_key);  // validates the Z85 text
 }
 
-void check_groups(const std::vector<std::string>& groups) {
-  for (const std::string& group : groups) {
-    if (!protocol::valid_group(group)) {
-      throw Error(ErrorCode::invalid_argument, "invalid group name '" + group + "' (1..255 bytes, no control characters)");
-    }
+void check_group(std::string_view group) {
+  if (!protocol::valid_group(group)) {
+    throw Error(ErrorCode::invalid_argument,
+                "invalid group name '" + std::string(group) + "' (1..255 bytes, no control characters)");
   }
 }
 
@@ -59,7 +58,7 @@ class Endpoint::Impl {
  public:
   explicit Impl(EndpointOptions options) : options_(std::move(options)) {
     resolve_keys(options_);
-    check_groups(options_.groups);
+    for (const std::string& group : options_.groups) check_group(group);
     link_ = std::make_unique<endpoint::BrokerLink>(context_, options_);  // throws on a bad address
     const std::string address = "inproc://zrelay-endpoint-" + std::to_string(reinterpret_cast<std::uintptr_t>(this));
     pipe_.bind(address + "-data");
@@ -76,7 +75,7 @@ class Endpoint::Impl {
   ~Impl() { (void)stop(); }
 
   std::uint64_t send(std::string_view group, int count, zmq::message_t&& payload) {
-    if (!protocol::valid_group(group)) throw Error(ErrorCode::invalid_argument, "invalid group name '" + std::string(group) + "'");
+    check_group(group);
     if (payload.size() > max_message_size()) {
       throw Error(ErrorCode::too_large, "object of " + std::to_string(payload.size()) + " bytes is over the broker's limit of " +
                                             std::to_string(max_message_size()));
@@ -96,7 +95,7 @@ class Endpoint::Impl {
 
   void notify(std::string_view group, int credits) {
     if (credits == 0) throw Error(ErrorCode::invalid_argument, "notify needs credits > 0, or < 0 for every queued item");
-    if (!protocol::valid_group(group)) throw Error(ErrorCode::invalid_argument, "invalid group name '" + std::string(group) + "'");
+    check_group(group);
     submit(protocol::Ready{std::string(group), credits});
   }
 
