@@ -25,6 +25,11 @@ void BrokerCore::handle(const ClientId& from, const std::string& user_id, Client
     return;
   }
   std::visit([&](auto&& m) { on(from, it->second, std::move(m)); }, std::move(message));
+  forget_overflowed();
+}
+
+void BrokerCore::forget_overflowed() {
+  for (const ClientId& client : std::exchange(overflowed_, {})) forget(client);
 }
 
 void BrokerCore::reject(const ClientId& from, const Error& failure) {
@@ -223,9 +228,10 @@ void BrokerCore::undeliverable(std::vector<Undelivered>&& failed) {
       if (deliver->kind == Kind::broadcast) client->second.stale_groups.insert(deliver->group);
     } else {
       client->second.backlog.push_back(std::move(f.out.message));
-      if (client->second.backlog.size() > max_backlog) forget(f.out.to);
+      if (client->second.backlog.size() == max_backlog + 1) overflowed_.push_back(f.out.to);
     }
   }
+  forget_overflowed();
 }
 
 Group* BrokerCore::requeue(Outgoing&& out, bool peer_gone) {
@@ -265,6 +271,7 @@ void BrokerCore::tick() {
       if (client.groups.count(name) != 0) deliver_last_value(id, groups_.at(name));
     }
   }
+  forget_overflowed();
 }
 
 std::vector<Outgoing> BrokerCore::take_outbox() {
@@ -286,7 +293,7 @@ void BrokerCore::send(const ClientId& to, BrokerMessage&& message) {
   // Behind a backlog, a reply waits its turn: a PONG must not overtake an earlier ERROR.
   if (auto client = clients_.find(to); client != clients_.end() && !client->second.backlog.empty()) {
     client->second.backlog.push_back(std::move(message));
-    if (client->second.backlog.size() > max_backlog) forget(to);
+    if (client->second.backlog.size() == max_backlog + 1) overflowed_.push_back(to);  // not now: callers may be looping over members
     return;
   }
   outbox_.push_back(Outgoing{to, std::move(message), {}, 0});

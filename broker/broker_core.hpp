@@ -73,6 +73,8 @@ class BrokerCore {
   // The group named `name`, created if accepted; sends the error and returns null otherwise.
   Group* find_or_create(const ClientId& from, const std::string& name, std::uint64_t seq);
   void forget(const ClientId& client);
+  // Forgets the clients whose backlog overflowed; called when no loop over members is running.
+  void forget_overflowed();
   // Puts a produced item back at the head of its queue; returns its group.
   Group* requeue(Outgoing&& out, bool peer_gone);
   void dispatch(Group& group);
@@ -87,6 +89,7 @@ class BrokerCore {
   std::unordered_map<ClientId, Client> clients_;
   std::map<std::string, Group> groups_;
   std::set<std::pair<std::string, ClientId>> suspended_;  // (group, client) refused by a full peer
+  std::vector<ClientId> overflowed_;  // backlog over max_backlog: forgotten by forget_overflowed()
   std::uint64_t next_delivery_id_ = 1;
   std::vector<Outgoing> outbox_;
 };

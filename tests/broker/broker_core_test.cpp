@@ -396,6 +396,22 @@ TEST_F(BrokerCoreTest, AClientThatNeverReadsIsForgottenWhenItsBacklogOverflows) 
   EXPECT_EQ(core->client_count(), 0u);
 }
 
+TEST_F(BrokerCoreTest, ABroadcastThatOverflowsAMembersBacklogStillReachesTheOthers) {
+  hello("p");
+  for (const char* c : {"deaf", "b", "c"}) {
+    hello(c);
+    join(c, "g");
+  }
+  undeliverable(std::move(send("deaf", Ping{0}).at(0)), false);
+  for (int i = 0; i < 9999; ++i) (void)send("deaf", Ping{1});  // backlog now exactly at the limit
+  ASSERT_EQ(core->client_count(), 4u);
+  auto out = send("p", Broadcast{1, "g", bytes("v")});  // overflows deaf's backlog mid-broadcast
+  EXPECT_EQ(core->client_count(), 3u);
+  EXPECT_EQ(payloads_to(out, "b", Kind::broadcast), std::vector<std::string>{"v"});
+  EXPECT_EQ(payloads_to(out, "c", Kind::broadcast), std::vector<std::string>{"v"});
+  for (const auto& o : out) EXPECT_FALSE(o.to.empty());
+}
+
 TEST_F(BrokerCoreTest, RepliesAFullPeerRefusedWaitInItsBacklog) {
   hello("c");
   auto out = send("c", Ping{1});
