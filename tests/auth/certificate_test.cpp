@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/support/file_mode.hpp"
 #include "tests/support/temp_dir.hpp"
 #include <sys/stat.h>
 #include <zmq.h>
@@ -14,6 +15,7 @@
 #include <zrelay/error.hpp>
 
 namespace {
+using zrelay::testing::mode_of;
 namespace fs = std::filesystem;
 using zrelay::Certificate;
 using zrelay::Error;
@@ -29,12 +31,6 @@ class CertificateTest : public ::testing::Test {
     std::ofstream(path) << text;
     fs::permissions(path, mode);
     return path;
-  }
-
-  static unsigned mode_of(const fs::path& path) {
-    struct stat status {};
-    EXPECT_EQ(::stat(path.c_str(), &status), 0);
-    return status.st_mode & 0777;
   }
 
   zrelay::testing::TempDir temp_;

@@ -11,11 +11,13 @@
 #include <czmq.h>
 #include <gtest/gtest.h>
 
+#include "tests/support/file_mode.hpp"
 #include "tests/support/temp_dir.hpp"
 #include <sys/stat.h>
 #include <sys/wait.h>
 
 namespace {
+using zrelay::testing::mode_of;
 namespace fs = std::filesystem;
 using zrelay::Certificate;
 
@@ -58,12 +60,6 @@ class KeygenTest : public ::testing::Test {
     const int status = ::pclose(pipe);
     result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     return result;
-  }
-
-  static unsigned mode_of(const fs::path& path) {
-    struct stat status {};
-    EXPECT_EQ(::stat(path.c_str(), &status), 0);
-    return status.st_mode & 0777;
   }
 
   zrelay::testing::TempDir temp_;

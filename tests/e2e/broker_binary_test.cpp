@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <zrelay/endpoint.hpp>
 
+#include "tests/support/file_mode.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -18,6 +19,7 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using testing::Process;
 using testing::TempDir;
+using testing::mode_of;
 
 struct RunningBroker {
   std::unique_ptr<Process> process;
@@ -42,8 +44,6 @@ EndpointOptions options(const RunningBroker& broker, const fs::path& cert, std::
   return o;
 }
 
-fs::perms mode_of(const fs::path& path) { return fs::status(path).permissions() & fs::perms::mask; }
-
 TEST(BrokerBinary, EmbeddedDefaultsGenerateKeysAndAuthenticateClients) {
   TempDir dir;
   const auto state = dir / "state";
@@ -51,8 +51,8 @@ TEST(BrokerBinary, EmbeddedDefaultsGenerateKeysAndAuthenticateClients) {
   ASSERT_FALSE(broker.endpoint.empty()) << broker.process->output();
   EXPECT_EQ(broker.endpoint.rfind("tcp://127.0.0.1:", 0), 0u);
   EXPECT_EQ(broker.public_key.size(), 40u);
-  EXPECT_EQ(mode_of(state / "broker_secret"), fs::perms::owner_read | fs::perms::owner_write);
-  EXPECT_EQ(mode_of(state / "client_secret"), fs::perms::owner_read | fs::perms::owner_write);
+  EXPECT_EQ(mode_of(state / "broker_secret"), 0600u);
+  EXPECT_EQ(mode_of(state / "client_secret"), 0600u);
   EXPECT_TRUE(fs::exists(state / "authorized_keys" / "client"));
   EXPECT_EQ(Certificate::load(state / "broker").public_key(), broker.public_key);
 
