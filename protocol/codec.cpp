@@ -30,24 +30,28 @@ struct ClientEncoder {
   Frames operator()(Ready&& m) { return frames_of(Command::ready, string_frame(m.group), int_frame(m.credits)); }
   Frames operator()(Ping&& m) { return frames_of(Command::ping, int_frame(m.token)); }
   Frames operator()(Bye&&) { return frames_of(Command::bye); }
+  Frames operator()(Ack&& m) { return frames_of(Command::ack, ids_frame(m.delivery_ids)); }
 };
 
 struct BrokerEncoder {
   Frames operator()(Welcome&& m) {
-    return frames_of(Command::welcome, int_frame(m.max_message_size), string_frame(m.broker_version));
+    return frames_of(Command::welcome, int_frame(m.max_message_size), string_frame(m.broker_version),
+                     int_frame(m.instance), int_frame(m.heartbeat_ms), int_frame(m.liveness_ms));
   }
   Frames operator()(Joined&& m) { return frames_of(Command::joined, string_frame(m.group)); }
   Frames operator()(Left&& m) { return frames_of(Command::left, string_frame(m.group)); }
   Frames operator()(Deliver&& m) {
     return frames_of(Command::deliver, string_frame(m.group), int_frame(static_cast<std::uint8_t>(m.kind)),
-                     int_frame(m.delivery_id), std::move(m.payload));
+                     int_frame(m.delivery_id), int_frame(m.attempt), std::move(m.payload));
   }
   Frames operator()(ErrorReply&& m) {
     return frames_of(Command::error, int_frame(static_cast<std::uint16_t>(m.code)), int_frame(m.seq),
                      string_frame(m.group), string_frame(m.text));
   }
   Frames operator()(Pong&& m) { return frames_of(Command::pong, int_frame(m.token)); }
-  Frames operator()(Goodbye&&) { return frames_of(Command::goodbye); }
+  Frames operator()(Goodbye&& m) {
+    return frames_of(Command::goodbye, int_frame(static_cast<std::uint8_t>(m.reason)));
+  }
 };
 
 void expect_frames(const Frames& frames, std::size_t count, const char* command) {
@@ -86,6 +90,9 @@ ClientMessage decode_client_body(Command command, Frames& f) {
     case Command::bye:
       expect_frames(f, 1, "BYE");
       return Bye{};
+    case Command::ack:
+      expect_frames(f, 2, "ACK");
+      return Ack{read_ids(f[1])};
     default:
       malformed("unknown client command " + std::to_string(static_cast<int>(command)));
   }
@@ -99,11 +106,21 @@ Kind read_kind(const zmq::message_t& frame) {
   return static_cast<Kind>(kind);
 }
 
+GoodbyeReason read_goodbye_reason(const zmq::message_t& frame) {
+  const auto reason = read_int<std::uint8_t>(frame, "reason");
+  if (reason > static_cast<std::uint8_t>(GoodbyeReason::overflowed)) {
+    malformed("unknown GOODBYE reason " + std::to_string(reason));
+  }
+  return static_cast<GoodbyeReason>(reason);
+}
+
 BrokerMessage decode_broker_body(Command command, Frames& f) {
   switch (command) {
     case Command::welcome:
-      expect_frames(f, 3, "WELCOME");
-      return Welcome{read_int<std::uint64_t>(f[1], "max_message_size"), read_text(f[2], "version")};
+      expect_frames(f, 6, "WELCOME");
+      return Welcome{read_int<std::uint64_t>(f[1], "max_message_size"), read_text(f[2], "version"),
+                     read_int<std::uint64_t>(f[3], "instance"), read_int<std::uint32_t>(f[4], "heartbeat"),
+                     read_int<std::uint32_t>(f[5], "liveness")};
     case Command::joined:
       expect_frames(f, 2, "JOINED");
       return Joined{read_group(f[1])};
@@ -111,9 +128,9 @@ BrokerMessage decode_broker_body(Command command, Frames& f) {
       expect_frames(f, 2, "LEFT");
       return Left{read_group(f[1])};
     case Command::deliver:
-      expect_frames(f, 5, "DELIVER");
+      expect_frames(f, 6, "DELIVER");
       return Deliver{read_group(f[1]), read_kind(f[2]), read_int<std::uint64_t>(f[3], "delivery id"),
-                     std::move(f[4])};
+                     read_int<std::uint32_t>(f[4], "attempt"), std::move(f[5])};
     case Command::error:
       expect_frames(f, 5, "ERROR");
       return ErrorReply{static_cast<ErrorCode>(read_int<std::uint16_t>(f[1], "code")),
@@ -122,8 +139,8 @@ BrokerMessage decode_broker_body(Command command, Frames& f) {
       expect_frames(f, 2, "PONG");
       return Pong{read_int<std::uint64_t>(f[1], "token")};
     case Command::goodbye:
-      expect_frames(f, 1, "GOODBYE");
-      return Goodbye{};
+      expect_frames(f, 2, "GOODBYE");
+      return Goodbye{read_goodbye_reason(f[1])};
     default:
       malformed("unknown broker command " + std::to_string(static_cast<int>(command)));
   }

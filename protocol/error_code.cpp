@@ -18,6 +18,7 @@ std::string_view to_string(ErrorCode code) noexcept {
     case ErrorCode::invalid_argument: return "invalid_argument";
     case ErrorCode::not_authorized: return "not_authorized";
     case ErrorCode::internal: return "internal";
+    case ErrorCode::over_budget: return "over_budget";
     case ErrorCode::timeout: return "timeout";
     case ErrorCode::connection_failed: return "connection_failed";
     case ErrorCode::closed: return "closed";

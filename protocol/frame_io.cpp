@@ -14,6 +14,28 @@ zmq::message_t string_frame(std::string_view text) { return zmq::message_t(text.
 
 void malformed(const std::string& why) { throw Error(ErrorCode::malformed_message, "malformed message: " + why); }
 
+zmq::message_t ids_frame(const std::vector<std::uint64_t>& ids) {
+  zmq::message_t frame(ids.size() * 8);
+  auto* out = static_cast<std::uint8_t*>(frame.data());
+  for (const std::uint64_t id : ids) {
+    for (int i = 7; i >= 0; --i) *out++ = static_cast<std::uint8_t>(id >> (8 * i));
+  }
+  return frame;
+}
+
+std::vector<std::uint64_t> read_ids(const zmq::message_t& frame) {
+  if (frame.size() == 0 || frame.size() % 8 != 0 || frame.size() / 8 > max_acks) {
+    malformed("ids must be 1 to " + std::to_string(max_acks) + " u64 values, got " + std::to_string(frame.size()) +
+              " bytes");
+  }
+  const auto* in = static_cast<const std::uint8_t*>(frame.data());
+  std::vector<std::uint64_t> ids(frame.size() / 8);
+  for (std::uint64_t& id : ids) {
+    for (int i = 0; i < 8; ++i) id = (id << 8) | *in++;
+  }
+  return ids;
+}
+
 std::string read_group(const zmq::message_t& frame) {
   std::string group(static_cast<const char*>(frame.data()), frame.size());
   if (!valid_group(group)) malformed("invalid group name (1..255 bytes, no control characters)");

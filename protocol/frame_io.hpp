@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <zmq.hpp>
 
@@ -38,6 +39,10 @@ template <class Int>
   for (std::size_t i = 0; i < sizeof(Int); ++i) bits = (bits << 8) | in[i];
   return static_cast<Int>(bits);
 }
+
+// A list of u64 ids in one frame (ACK): 1 to max_acks of them.
+[[nodiscard]] zmq::message_t ids_frame(const std::vector<std::uint64_t>& ids);
+[[nodiscard]] std::vector<std::uint64_t> read_ids(const zmq::message_t& frame);
 
 [[nodiscard]] std::string read_group(const zmq::message_t& frame);
 [[nodiscard]] std::string read_optional_group(const zmq::message_t& frame);

@@ -14,5 +14,6 @@ inline constexpr std::size_t max_text_size = 1024;
 inline constexpr std::size_t max_frames = 8;
 inline constexpr std::uint32_t max_copies = 65535;
 inline constexpr std::int64_t max_credits = 1 << 20;
+inline constexpr std::size_t max_acks = 8192;  // delivery ids in one ACK
 
 }  // namespace zrelay::protocol

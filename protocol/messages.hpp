@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 #include <variant>
+#include <vector>
 
 #include <zmq.hpp>
 #include <zrelay/error.hpp>
@@ -20,6 +21,7 @@ enum class Command : std::uint8_t {
   ready = 0x06,
   ping = 0x07,
   bye = 0x08,
+  ack = 0x09,
   welcome = 0x81,
   joined = 0x82,
   left = 0x83,
@@ -38,17 +40,37 @@ struct Produce { std::uint64_t seq = 0; std::string group; std::uint32_t copies 
 struct Ready { std::string group; std::int32_t credits = 1; };
 struct Ping { std::uint64_t token = 0; };
 struct Bye {};
+// The application has taken these produced items (delivery ids); the broker forgets them.
+struct Ack { std::vector<std::uint64_t> delivery_ids; };
 
-using ClientMessage = std::variant<Hello, Join, Leave, Broadcast, Produce, Ready, Ping, Bye>;
+using ClientMessage = std::variant<Hello, Join, Leave, Broadcast, Produce, Ready, Ping, Bye, Ack>;
 
 // --- broker to client ---
-struct Welcome { std::uint64_t max_message_size = 0; std::string broker_version; };
+struct Welcome {
+  std::uint64_t max_message_size = 0;
+  std::string broker_version;
+  std::uint64_t instance = 0;        // random per broker start: a new value means the broker restarted
+  std::uint32_t heartbeat_ms = 0;    // the client sends something (PING) at least this often
+  std::uint32_t liveness_ms = 0;     // a client silent this long is forgotten
+};
 struct Joined { std::string group; };
 struct Left { std::string group; };
-struct Deliver { std::string group; Kind kind = Kind::broadcast; std::uint64_t delivery_id = 0; zmq::message_t payload; };
+struct Deliver {
+  std::string group;
+  Kind kind = Kind::broadcast;
+  std::uint64_t delivery_id = 0;  // a produced item keeps its id when it is delivered again
+  std::uint32_t attempt = 1;      // 1 for the first delivery of an item, 2 for the next, ...
+  zmq::message_t payload;
+};
 struct ErrorReply { ErrorCode code = ErrorCode::ok; std::uint64_t seq = 0; std::string group; std::string text; };
 struct Pong { std::uint64_t token = 0; };
-struct Goodbye {};
+enum class GoodbyeReason : std::uint8_t {
+  bye = 0,            // the answer to BYE
+  shutting_down = 1,  // the broker is stopping
+  expired = 2,        // the client was silent for longer than the liveness window
+  overflowed = 3,     // the client let too many replies pile up unread
+};
+struct Goodbye { GoodbyeReason reason = GoodbyeReason::bye; };
 
 using BrokerMessage = std::variant<Welcome, Joined, Left, Deliver, ErrorReply, Pong, Goodbye>;
 

@@ -30,6 +30,16 @@ struct BrokerLimits {
   GroupOptions default_group;
   std::size_t max_groups = 10000;
   std::uint64_t max_message_size = 256ull << 20;  // per payload frame; 64 MiB model weights fit
+  // Bytes of payloads the broker holds at once: queued and unacknowledged items, last values and
+  // deliveries still in libzmq's send queues. A BROADCAST or PRODUCE over it gets over_budget.
+  std::uint64_t max_payload_bytes = 1ull << 30;
+  // Bytes delivered to one client but not yet written to its connection. Past it the client gets
+  // no more items (they stay queued for others) and only the newest broadcast of each group.
+  std::uint64_t max_client_pending_bytes = 64ull << 20;
+  // A client sends something (at least a PING) every `heartbeat`; one silent for `liveness` is
+  // forgotten: its credits are dropped and its unacknowledged items go back to the queue.
+  std::chrono::milliseconds heartbeat{1000};
+  std::chrono::milliseconds liveness{3000};
 };
 
 struct BrokerOptions {

@@ -25,6 +25,7 @@ enum class ErrorCode : std::uint16_t {
   invalid_argument = 11,    // bad count, empty group name, ...
   not_authorized = 12,      // key not allowed
   internal = 13,            // broker fault
+  over_budget = 14,         // the broker's memory budget for payloads is used up: item refused
   // --- local codes ---
   timeout = 100,            // a deadline passed (connect, join, ...)
   connection_failed = 101,  // transport-level failure
