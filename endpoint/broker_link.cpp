@@ -1,13 +1,19 @@
 #include "endpoint/broker_link.hpp"
 
+#include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include "protocol/limits.hpp"
 
 namespace zrelay::endpoint {
 namespace {
 
-constexpr auto poll_interval = std::chrono::milliseconds(100);
+constexpr auto poll_interval = std::chrono::milliseconds(50);
+// Messages handled per turn of the loop, so that timers and stop requests are seen under load.
+constexpr int batch_size = 256;
+// How long a new session after a loss may take to open before the next attempt.
+constexpr auto min_attempt_window = std::chrono::milliseconds(2000);
 constexpr int monitored_events = ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
                                  ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_DISCONNECTED;
 
@@ -16,7 +22,7 @@ zmq::socket_t make_dealer(zmq::context_t& context, const EndpointOptions& option
   dealer.set(zmq::sockopt::curve_serverkey, options.broker_public_key);
   dealer.set(zmq::sockopt::curve_publickey, options.certificate.public_key());
   dealer.set(zmq::sockopt::curve_secretkey, options.certificate.secret_key());
-  dealer.set(zmq::sockopt::linger, 0);  // stop() waits for GOODBYE instead: nothing is left to send
+  dealer.set(zmq::sockopt::linger, 0);  // stop() waits for GOODBYE instead; a lost session resends
   dealer.set(zmq::sockopt::reconnect_ivl, 100);
   // ZMTP heartbeats: a connection that went silent (no reset, e.g. a dead host) ends within 5 s.
   dealer.set(zmq::sockopt::heartbeat_ivl, 1000);
@@ -39,71 +45,106 @@ std::optional<protocol::Frames> receive_frames(zmq::socket_t& socket) {
   return frames;
 }
 
+bool try_send(zmq::socket_t& socket, protocol::Frames& frames) {
+  const auto more = [&](std::size_t i) { return i + 1 < frames.size() ? zmq::send_flags::sndmore : zmq::send_flags::none; };
+  if (!socket.send(frames.front(), more(0) | zmq::send_flags::dontwait)) return false;
+  for (std::size_t i = 1; i < frames.size(); ++i) (void)socket.send(frames[i], more(i));  // a started message completes
+  return true;
+}
+
 }  // namespace
 
 BrokerLink::BrokerLink(zmq::context_t& context, const EndpointOptions& options)
-    : options_(options), dealer_(make_dealer(context, options)), monitor_(context, zmq::socket_type::pair),
-      session_(options.groups, options.name) {
-  const std::string address = "inproc://zrelay-monitor-" + std::to_string(reinterpret_cast<std::uintptr_t>(this));
-  if (zmq_socket_monitor(dealer_.handle(), address.c_str(), monitored_events) != 0) throw zmq::error_t();
-  monitor_.connect(address);
-  try {
-    dealer_.connect(options.broker);
-  } catch (const zmq::error_t& e) {
-    zmq_socket_monitor(dealer_.handle(), nullptr, 0);
-    throw Error(ErrorCode::configuration,
-                "cannot connect to broker address '" + options.broker + "' (expected tcp://HOST:PORT): " + e.what());
-  }
+    : context_(context),
+      options_(options),
+      session_(options.groups, options.name),
+      backoff_(options.reconnect),
+      random_(std::random_device{}()) {
+  connect();
 }
 
-BrokerLink::~BrokerLink() { zmq_socket_monitor(dealer_.handle(), nullptr, 0); }
+BrokerLink::~BrokerLink() { disconnect(); }
 
-void BrokerLink::run(zmq::socket_t& pipe, zmq::socket_t& control, const Publish& publish) {
-  for (auto& message : session_.open()) {
-    auto frames = protocol::encode(std::move(message));
-    for (std::size_t i = 0; i < frames.size(); ++i) {
-      (void)dealer_.send(frames[i], i + 1 < frames.size() ? zmq::send_flags::sndmore : zmq::send_flags::none);
-    }
+void BrokerLink::connect() {
+  zmq::socket_t dealer = make_dealer(context_, options_);
+  const std::string address = "inproc://zrelay-monitor-" + std::to_string(reinterpret_cast<std::uintptr_t>(this)) +
+                              "-" + std::to_string(connections_++);
+  if (zmq_socket_monitor(dealer.handle(), address.c_str(), monitored_events) != 0) throw zmq::error_t();
+  zmq::socket_t monitor(context_, zmq::socket_type::pair);
+  monitor.connect(address);
+  try {
+    dealer.connect(options_.broker);
+  } catch (const zmq::error_t& e) {
+    zmq_socket_monitor(dealer.handle(), nullptr, 0);
+    throw Error(ErrorCode::configuration,
+                "cannot connect to broker address '" + options_.broker + "' (expected tcp://HOST:PORT): " + e.what());
   }
-  publish(session_, problem_);
+  dealer_ = std::move(dealer);
+  monitor_ = std::move(monitor);
+}
+
+void BrokerLink::disconnect() {
+  outbox_.clear();
+  if (!dealer_) return;
+  zmq_socket_monitor(dealer_->handle(), nullptr, 0);
+  monitor_.reset();
+  dealer_.reset();
+}
+
+void BrokerLink::run(zmq::socket_t& pipe, zmq::socket_t& control, const LinkHooks& hooks) {
+  hooks_ = &hooks;
+  open_session(Clock::now());
+  flush();
+  hooks.publish(session_, problem_);
   while (!finished()) {
-    const bool waiting_for_room = pending_.has_value();
-    zmq::pollitem_t items[] = {
-        {dealer_.handle(), 0, static_cast<short>(ZMQ_POLLIN | (waiting_for_room ? ZMQ_POLLOUT : 0)), 0},
-        {monitor_.handle(), 0, ZMQ_POLLIN, 0},
-        {pipe.handle(), 0, static_cast<short>(waiting_for_room ? 0 : ZMQ_POLLIN), 0},
-        {control.handle(), 0, ZMQ_POLLIN, 0},
-    };
+    std::vector<zmq::pollitem_t> items{{control.handle(), 0, ZMQ_POLLIN, 0},
+                                       {pipe.handle(), 0, static_cast<short>(can_read_pipe() ? ZMQ_POLLIN : 0), 0}};
+    if (dealer_) {
+      items.push_back({dealer_->handle(), 0, static_cast<short>(ZMQ_POLLIN | (outbox_.empty() ? 0 : ZMQ_POLLOUT)), 0});
+      items.push_back({monitor_->handle(), 0, ZMQ_POLLIN, 0});
+    }
     try {
-      zmq::poll(items, 4, poll_interval);
+      zmq::poll(items, poll_interval);
     } catch (const zmq::error_t& e) {
       if (e.num() == EINTR) continue;
       session_.fail(Error(ErrorCode::connection_failed, std::string("poll failed: ") + e.what()));
       break;
     }
-    if (items[1].revents & ZMQ_POLLIN) on_monitor_event();
-    if (items[0].revents & ZMQ_POLLIN) on_broker_message();
-    if (pending_ && try_send(*pending_)) pending_.reset();
-    if (items[2].revents & ZMQ_POLLIN) on_pipe_message(pipe);
-    if (items[3].revents & ZMQ_POLLIN) on_stop_request(control);
+    const auto now = Clock::now();
+    if (dealer_ && (items[3].revents & ZMQ_POLLIN)) on_monitor_event();
+    if (dealer_ && (items[2].revents & ZMQ_POLLIN)) on_broker_message(now);
+    if (items[0].revents & ZMQ_POLLIN) on_control(control);
+    flush();
+    on_pipe_message(pipe);
+    send_acks();
+    on_timers(now);
     if (stop_deadline_) close_when_drained(pipe);
-    if (stop_deadline_ && std::chrono::steady_clock::now() >= *stop_deadline_) {
+    if (stop_deadline_ && now >= *stop_deadline_ && !finished()) {
       session_.fail(Error(ErrorCode::timeout, "the broker did not confirm the end of the session in time"));
     }
-    publish(session_, problem_);
+    hooks.publish(session_, problem_);
   }
-  publish(session_, problem_);
+  hooks.publish(session_, problem_);
 }
 
 bool BrokerLink::finished() const {
   return session_.state() == SessionState::closed || session_.state() == SessionState::failed;
 }
 
+void BrokerLink::open_session(Clock::time_point now) {
+  for (auto& message : session_.open()) queue(std::move(message));
+  liveness_.start(now, std::chrono::milliseconds(session_.heartbeat_ms()), std::chrono::milliseconds(session_.liveness_ms()));
+  if (session_.ever_active()) {
+    attempt_deadline_ = now + std::max<std::chrono::milliseconds>(min_attempt_window,
+                                                                  std::chrono::milliseconds(session_.liveness_ms()));
+  }
+}
+
 void BrokerLink::on_monitor_event() {
   zmq::message_t event;
   zmq::message_t address;
-  if (!monitor_.recv(event, zmq::recv_flags::dontwait)) return;
-  (void)monitor_.recv(address, zmq::recv_flags::none);
+  if (!monitor_->recv(event, zmq::recv_flags::dontwait)) return;
+  (void)monitor_->recv(address, zmq::recv_flags::none);
   if (event.size() < 6) return;
   std::uint16_t id = 0;
   std::uint32_t value = 0;
@@ -119,7 +160,8 @@ void BrokerLink::on_monitor_event() {
       break;
     case ZMQ_EVENT_DISCONNECTED:
       if (session_.state() == SessionState::active || session_.state() == SessionState::closing) {
-        session_.fail(Error(ErrorCode::connection_failed, "lost the connection to the broker at " + options_.broker));
+        session_.lose("lost the connection to the broker at " + options_.broker);
+        after_loss(Clock::now());
       } else {
         problem_ = "the broker closed the connection during the handshake (wrong broker key?)";
       }
@@ -129,46 +171,131 @@ void BrokerLink::on_monitor_event() {
   }
 }
 
-void BrokerLink::on_broker_message() {
-  // Bounded: deliveries are handed to the application between batches.
-  for (int i = 0; i < 256; ++i) {
-    auto frames = receive_frames(dealer_);
-    if (!frames) return;
+void BrokerLink::on_broker_message(Clock::time_point now) {
+  const bool was_active = session_.state() == SessionState::active;
+  for (int i = 0; i < batch_size && dealer_; ++i) {
+    auto frames = receive_frames(*dealer_);
+    if (!frames) break;
+    liveness_.heard(now);
     try {
       session_.on_message(protocol::decode_broker(*frames));
     } catch (const Error& e) {
       session_.fail(Error(e.code(), std::string("the broker sent a message this endpoint cannot read: ") + e.what()));
       return;
     }
+    if (session_.state() == SessionState::reconnecting) {
+      after_loss(now);
+      return;
+    }
   }
+  if (!was_active && session_.state() == SessionState::active) {
+    backoff_.reset();
+    attempt_deadline_.reset();
+    liveness_.start(now, std::chrono::milliseconds(session_.heartbeat_ms()), std::chrono::milliseconds(session_.liveness_ms()));
+  }
+  for (auto& message : session_.take_outgoing()) queue(std::move(message));
 }
 
 void BrokerLink::on_pipe_message(zmq::socket_t& pipe) {
-  auto frames = receive_frames(pipe);
-  if (frames && !try_send(*frames)) pending_ = std::move(frames);
-}
-
-void BrokerLink::on_stop_request(zmq::socket_t& control) {
-  zmq::message_t request;
-  (void)control.recv(request, zmq::recv_flags::dontwait);
-  if (!stop_deadline_) stop_deadline_ = std::chrono::steady_clock::now() + options_.stop_timeout;
-}
-
-void BrokerLink::close_when_drained(zmq::socket_t& pipe) {
-  const bool pipe_empty = (pipe.get(zmq::sockopt::events) & ZMQ_POLLIN) == 0;
-  if (bye_sent_ || pending_ || !pipe_empty) return;
-  bye_sent_ = true;
-  if (auto bye = session_.close()) {
-    auto frames = protocol::encode(std::move(*bye));
-    if (!try_send(frames)) pending_ = std::move(frames);
+  for (int i = 0; i < batch_size && can_read_pipe(); ++i) {
+    auto frames = receive_frames(pipe);
+    if (!frames) return;
+    queue(session_.outgoing(protocol::decode_client(*frames)));  // our own encoding: cannot fail
+    if (session_.confirmation_due()) queue(session_.heartbeat());
+    flush();
   }
 }
 
-bool BrokerLink::try_send(protocol::Frames& frames) {
-  const auto more = [&](std::size_t i) { return i + 1 < frames.size() ? zmq::send_flags::sndmore : zmq::send_flags::none; };
-  if (!dealer_.send(frames.front(), more(0) | zmq::send_flags::dontwait)) return false;
-  for (std::size_t i = 1; i < frames.size(); ++i) (void)dealer_.send(frames[i], more(i));  // a started message completes
-  return true;
+void BrokerLink::on_control(zmq::socket_t& control) {
+  zmq::message_t request;
+  while (control.recv(request, zmq::recv_flags::dontwait)) {
+    const bool stop = request.size() == 1 && *static_cast<const char*>(request.data()) == 's';
+    if (stop && !stop_deadline_) stop_deadline_ = Clock::now() + options_.stop_timeout;
+  }
+}
+
+void BrokerLink::send_acks() {
+  if (session_.state() != SessionState::active || hooks_->acks == nullptr || hooks_->acks->empty()) return;
+  const auto ids = hooks_->acks->take();
+  for (std::size_t begin = 0; begin < ids.size(); begin += protocol::max_acks) {
+    const std::size_t end = std::min(ids.size(), begin + protocol::max_acks);
+    queue(protocol::Ack{{ids.begin() + static_cast<std::ptrdiff_t>(begin), ids.begin() + static_cast<std::ptrdiff_t>(end)}});
+  }
+  flush();
+}
+
+void BrokerLink::on_timers(Clock::time_point now) {
+  switch (session_.state()) {
+    case SessionState::reconnecting:
+      if (next_attempt_ && now >= *next_attempt_) {
+        next_attempt_.reset();
+        connect();
+        open_session(now);
+        flush();
+      }
+      break;
+    case SessionState::connecting:
+      if (attempt_deadline_ && now >= *attempt_deadline_) {
+        session_.lose("no new session within " +
+                      std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                         std::max<std::chrono::milliseconds>(min_attempt_window,
+                                                                             std::chrono::milliseconds(session_.liveness_ms())))
+                                         .count()) +
+                      " ms" + (problem_.empty() ? std::string() : " (" + problem_ + ")"));
+        after_loss(now);
+      }
+      break;
+    case SessionState::active:
+      if (liveness_.broker_silent(now)) {
+        session_.lose("no word from the broker for " + std::to_string(session_.liveness_ms()) + " ms");
+        after_loss(now);
+      } else if (liveness_.ping_due(now)) {
+        queue(session_.heartbeat());
+        liveness_.pinged(now);
+        flush();
+      }
+      break;
+    default:
+      break;
+  }
+}
+
+void BrokerLink::after_loss(Clock::time_point now) {
+  if (session_.state() != SessionState::reconnecting) return;
+  disconnect();
+  attempt_deadline_.reset();
+  if (!options_.reconnect.enabled) {
+    session_.fail(Error(ErrorCode::connection_failed, "lost the session and reconnection is disabled"));
+  } else if (backoff_.exhausted()) {
+    session_.fail(Error(ErrorCode::connection_failed, "no new session after " +
+                                                          std::to_string(options_.reconnect.max_attempts) + " attempts"));
+  } else {
+    next_attempt_ = now + backoff_.next(std::uniform_real_distribution<double>(0.0, 1.0)(random_));
+  }
+}
+
+void BrokerLink::close_when_drained(zmq::socket_t& pipe) {
+  if (bye_sent_) return;
+  if (session_.ever_active() && session_.state() != SessionState::active) return;  // wait for a session
+  const bool pipe_empty = (pipe.get(zmq::sockopt::events) & ZMQ_POLLIN) == 0;
+  const bool acks_empty = hooks_->acks == nullptr || hooks_->acks->empty();
+  if (!outbox_.empty() || !pipe_empty || !acks_empty || (hooks_->submitting && hooks_->submitting())) return;
+  bye_sent_ = true;
+  if (auto bye = session_.close()) {
+    queue(std::move(*bye));
+    flush();
+  }
+}
+
+void BrokerLink::queue(protocol::ClientMessage&& message) { outbox_.push_back(protocol::encode(std::move(message))); }
+
+void BrokerLink::flush() {
+  while (dealer_ && !outbox_.empty() && try_send(*dealer_, outbox_.front())) outbox_.pop_front();
+}
+
+bool BrokerLink::can_read_pipe() const {
+  return session_.state() == SessionState::active && !bye_sent_ && outbox_.empty() &&
+         session_.unconfirmed() < options_.max_unconfirmed;
 }
 
 }  // namespace zrelay::endpoint

@@ -1,51 +1,83 @@
 #pragma once
-// The endpoint's I/O loop: one CURVE DEALER socket to the broker, a socket monitor to see the
-// handshake fail, and the inproc pipe from the application. It drives a Session and reports
-// after every event.
+// The endpoint's I/O loop: a CURVE DEALER socket to the broker (a fresh one for each session
+// after a loss), a socket monitor to see the handshake fail or the connection drop, the inproc
+// pipe from the application and the control pipe (stop, acks waiting). It drives a Session,
+// keeps it alive with heartbeats, reconnects with backoff, and reports after every event.
 #include <chrono>
+#include <deque>
 #include <functional>
 #include <optional>
+#include <random>
 #include <string>
 
 #include <zmq.hpp>
 #include <zrelay/endpoint_options.hpp>
 
+#include "endpoint/ack_queue.hpp"
+#include "endpoint/backoff.hpp"
+#include "endpoint/liveness.hpp"
 #include "endpoint/session.hpp"
 #include "protocol/codec.hpp"
 
 namespace zrelay::endpoint {
 
+// What the application side shares with the I/O thread besides the pipes.
+struct LinkHooks {
+  // Called after each event with the session and the latest handshake problem (or empty).
+  std::function<void(Session&, const std::string&)> publish;
+  // Acknowledgements the application queued.
+  AckQueue* acks = nullptr;
+  // True while a submit() may still put something into the pipe (see Endpoint::Impl::stop).
+  std::function<bool()> submitting;
+};
+
 class BrokerLink {
  public:
-  // Called after each event with the session and the latest handshake problem (or empty).
-  using Publish = std::function<void(Session&, const std::string&)>;
+  using Clock = std::chrono::steady_clock;
 
   BrokerLink(zmq::context_t& context, const EndpointOptions& options);
   ~BrokerLink();
   BrokerLink(const BrokerLink&) = delete;
   BrokerLink& operator=(const BrokerLink&) = delete;
 
-  // Runs until the session is closed or failed. A message on `control` asks to stop: what the
-  // pipe still holds is sent, then BYE; past options.stop_timeout the session fails instead.
-  void run(zmq::socket_t& pipe, zmq::socket_t& control, const Publish& publish);
+  // Runs until the session is closed or failed. A 's' on `control` asks to stop: what the pipe
+  // still holds is sent, then BYE; past options.stop_timeout the session fails instead.
+  // An 'a' says acknowledgements are waiting in hooks.acks.
+  void run(zmq::socket_t& pipe, zmq::socket_t& control, const LinkHooks& hooks);
 
  private:
+  void connect();     // a new DEALER and its monitor
+  void disconnect();  // closes them; what they held is dropped (the session resends it)
+  void open_session(Clock::time_point now);
   void on_monitor_event();
-  void on_broker_message();
+  void on_broker_message(Clock::time_point now);
   void on_pipe_message(zmq::socket_t& pipe);
-  void on_stop_request(zmq::socket_t& control);
+  void on_control(zmq::socket_t& control);
+  void send_acks();
+  void on_timers(Clock::time_point now);
+  void after_loss(Clock::time_point now);
   // Once stopping and nothing of the application's is left to send: BYE.
   void close_when_drained(zmq::socket_t& pipe);
-  // Sends to the broker without blocking; false if the socket cannot take it now.
-  bool try_send(protocol::Frames& frames);
+  void queue(protocol::ClientMessage&& message);
+  // Sends queued frames without blocking, in order, until the socket is full.
+  void flush();
+  [[nodiscard]] bool can_read_pipe() const;
   [[nodiscard]] bool finished() const;
 
+  zmq::context_t& context_;
   const EndpointOptions& options_;
-  zmq::socket_t dealer_;
-  zmq::socket_t monitor_;
+  const LinkHooks* hooks_ = nullptr;
+  std::optional<zmq::socket_t> dealer_;
+  std::optional<zmq::socket_t> monitor_;
+  unsigned connections_ = 0;
   Session session_;
-  std::optional<protocol::Frames> pending_;  // read from the pipe, waiting for room at the broker
-  std::optional<std::chrono::steady_clock::time_point> stop_deadline_;  // set by a stop request
+  Liveness liveness_;
+  Backoff backoff_;
+  std::minstd_rand random_;
+  std::deque<protocol::Frames> outbox_;  // encoded, waiting for room at the broker
+  std::optional<Clock::time_point> next_attempt_;     // when reconnecting
+  std::optional<Clock::time_point> attempt_deadline_;  // a new session must open by then
+  std::optional<Clock::time_point> stop_deadline_;     // set by a stop request
   bool bye_sent_ = false;
   std::string problem_;
 };

@@ -5,6 +5,8 @@
 #include <mutex>
 #include <thread>
 
+#include "endpoint/ack_queue.hpp"
+
 #include "endpoint/broker_link.hpp"
 #include "endpoint/inbox.hpp"
 #include "endpoint/wait.hpp"
@@ -56,7 +58,7 @@ void check_group(std::string_view group) {
 
 class Endpoint::Impl {
  public:
-  explicit Impl(EndpointOptions options) : options_(std::move(options)) {
+  explicit Impl(EndpointOptions options) : options_(std::move(options)), inbox_(options_.max_received_broadcasts) {
     resolve_keys(options_);
     for (const std::string& group : options_.groups) check_group(group);
     link_ = std::make_unique<endpoint::BrokerLink>(context_, options_);  // throws on a bad address
@@ -80,15 +82,18 @@ class Endpoint::Impl {
       throw Error(ErrorCode::too_large, "object of " + std::to_string(payload.size()) + " bytes is over the broker's limit of " +
                                             std::to_string(max_message_size()));
     }
+    if (count == 0) {
+      throw Error(ErrorCode::invalid_argument, "a destination count must not be 0 (< 0 broadcasts, > 0 produces copies)");
+    }
+    if (count > static_cast<int>(protocol::max_copies)) {
+      throw Error(ErrorCode::invalid_argument, "at most 65535 copies of one object");
+    }
     const std::uint64_t seq = ++seq_;
     if (count < 0) {
-      submit(protocol::Broadcast{seq, std::string(group), std::move(payload)});
-    } else if (count > static_cast<int>(protocol::max_copies)) {
-      throw Error(ErrorCode::invalid_argument, "at most 65535 copies of one object");
-    } else if (count > 0) {
-      submit(protocol::Produce{seq, std::string(group), static_cast<std::uint32_t>(count), std::move(payload)});
+      submit(protocol::Broadcast{seq, std::string(group), std::move(payload)}, options_.send_timeout);
     } else {
-      throw Error(ErrorCode::invalid_argument, "a destination count must not be 0 (< 0 broadcasts, > 0 produces copies)");
+      submit(protocol::Produce{seq, std::string(group), static_cast<std::uint32_t>(count), std::move(payload)},
+             options_.send_timeout);
     }
     return seq;
   }
@@ -96,18 +101,19 @@ class Endpoint::Impl {
   void notify(std::string_view group, int credits) {
     if (credits == 0) throw Error(ErrorCode::invalid_argument, "notify needs credits > 0, or < 0 for every queued item");
     check_group(group);
-    submit(protocol::Ready{std::string(group), credits});
+    submit(protocol::Ready{std::string(group), credits}, options_.send_timeout);
   }
 
   void sync(Timeout timeout) {
+    const auto deadline = deadline_after(timeout);
     const std::uint64_t token = ++ping_token_;
-    submit(protocol::Ping{token});
+    submit(protocol::Ping{token}, timeout);
     std::unique_lock lock(state_mutex_);
-    const auto answered = [&] { return last_pong_ >= token || state_ != SessionState::active; };
-    if (!endpoint::wait_for(state_changed_, lock, timeout, answered)) {
+    const auto answered = [&] { return confirmed_sync_ >= token || done(state_); };
+    if (!endpoint::wait_for(state_changed_, lock, remaining(deadline), answered)) {
       throw Error(ErrorCode::timeout, "the broker did not answer a sync within " + std::to_string(timeout.count()) + " ms");
     }
-    if (last_pong_ < token) {
+    if (confirmed_sync_ < token) {
       if (failure_) throw *failure_;
       throw Error(ErrorCode::closed, "the endpoint stopped during sync");
     }
@@ -120,20 +126,67 @@ class Endpoint::Impl {
     std::lock_guard lock(stop_mutex_);
     if (!thread_.joinable()) return true;
     const bool failed_before = failed();
-    (void)control_.send(zmq::message_t(), zmq::send_flags::dontwait);  // fails only if the thread ended
+    stopping_.store(true);  // before the request: see submit()
+    wake('s');
     thread_.join();
-    control_.close();
+    {
+      std::lock_guard control_lock(control_mutex_);
+      control_.close();
+      control_closed_ = true;
+    }
+    // The broker gives these out again once it has forgotten this session: not ours to take now.
+    (void)inbox_.discard_produced();
     std::lock_guard pipe_lock(pipe_mutex_);
     pipe_.close();
     pipe_closed_ = true;
     return failed_before || !failed();
   }
 
+  // Hands taken messages to the application; in AckMode::on_take their produced items are acknowledged.
+  std::vector<Message> taken(std::vector<Message>&& messages) {
+    if (options_.ack_mode == AckMode::on_take) acknowledge(messages);
+    return std::move(messages);
+  }
+
+  void acknowledge(std::span<const Message> messages) {
+    std::vector<std::uint64_t> ids;
+    for (const Message& m : messages) {
+      if (m.kind() == Kind::produced) ids.push_back(m.delivery_id());
+    }
+    if (ids.empty()) return;
+    acks_sent_ += ids.size();
+    if (acks_.add(ids)) wake('a');
+  }
+
   endpoint::Inbox& inbox() noexcept { return inbox_; }
+  [[nodiscard]] AckMode ack_mode() const noexcept { return options_.ack_mode; }
 
   std::vector<Refusal> take_refusals() {
     std::lock_guard lock(state_mutex_);
     return std::exchange(refusals_, {});
+  }
+
+  std::vector<ConnectionEvent> take_events() {
+    std::lock_guard lock(state_mutex_);
+    return std::exchange(events_, {});
+  }
+
+  ConnectionState connection_state() {
+    std::lock_guard lock(state_mutex_);
+    return connection_state_;
+  }
+
+  bool wait_for_state(ConnectionState wanted, Timeout timeout) {
+    std::unique_lock lock(state_mutex_);
+    return endpoint::wait_for(state_changed_, lock, timeout, [&] { return connection_state_ == wanted; });
+  }
+
+  EndpointStatistics statistics() {
+    std::lock_guard lock(state_mutex_);
+    EndpointStatistics stats = stats_;
+    stats.acks_sent = acks_sent_.load();
+    stats.dropped_broadcasts = inbox_.dropped_broadcasts();
+    return stats;
   }
 
   std::uint64_t max_message_size() {
@@ -142,6 +195,20 @@ class Endpoint::Impl {
   }
 
  private:
+  using Clock = std::chrono::steady_clock;
+
+  static bool done(SessionState state) { return state == SessionState::closed || state == SessionState::failed; }
+
+  static std::optional<Clock::time_point> deadline_after(Timeout timeout) {
+    if (timeout >= std::chrono::hours(24 * 365)) return std::nullopt;
+    return Clock::now() + timeout;
+  }
+
+  static Timeout remaining(const std::optional<Clock::time_point>& deadline) {
+    if (!deadline) return forever;
+    return std::max(Timeout::zero(), std::chrono::duration_cast<Timeout>(*deadline - Clock::now()));
+  }
+
   void wait_until_open() {
     std::unique_lock lock(state_mutex_);
     const bool settled = endpoint::wait_for(state_changed_, lock, options_.connect_timeout,
@@ -167,32 +234,66 @@ class Endpoint::Impl {
     return state_ == SessionState::failed;
   }
 
+  // Sending is allowed while a session is open or being opened again (objects wait, back-pressure).
   void check_usable() {
+    if (stopping_.load()) throw Error(ErrorCode::closed, "the endpoint is stopped");
     std::lock_guard lock(state_mutex_);
-    if (state_ == SessionState::active) return;
+    if (!done(state_) && state_ != SessionState::closing) return;
     if (failure_) throw *failure_;
     throw Error(ErrorCode::closed, "the endpoint is stopped");
   }
 
-  void submit(protocol::ClientMessage&& message) {
-    check_usable();
+  // Puts a message into the pipe to the I/O thread, waiting at most `timeout` for room.
+  void submit(protocol::ClientMessage&& message, Timeout timeout) {
+    const auto deadline = deadline_after(timeout);
     protocol::Frames frames = protocol::encode(std::move(message));
+    // Announced before stopping_ is read: stop() sets stopping_ before it asks the I/O thread to
+    // finish, and the I/O thread sends BYE only once no submit is under way, so nothing sent
+    // here can land behind BYE.
+    const SubmitGuard guard(submitting_);
+    check_usable();
     std::lock_guard lock(pipe_mutex_);
     if (pipe_closed_) throw Error(ErrorCode::closed, "the endpoint is stopped");
-    // Blocks while the pipe is full (back-pressure), but never past the end of the I/O thread.
     const auto more = [&](std::size_t i) { return i + 1 < frames.size() ? zmq::send_flags::sndmore : zmq::send_flags::none; };
-    while (!pipe_.send(frames.front(), more(0))) {
+    while (!pipe_.send(frames.front(), more(0))) {  // each try waits at most the pipe's sndtimeo
       if (io_done_.load()) check_usable();
+      if (deadline && Clock::now() >= *deadline) {
+        throw Error(ErrorCode::timeout, "the endpoint could not take more within " + std::to_string(timeout.count()) +
+                                            " ms (broker slow or unreachable); this object was not sent");
+      }
     }
     for (std::size_t i = 1; i < frames.size(); ++i) (void)pipe_.send(frames[i], more(i));
   }
 
-  void run(zmq::socket_t& pipe, zmq::socket_t& control) {
+  struct SubmitGuard {
+    explicit SubmitGuard(std::atomic<int>& count) : count_(count) { count_.fetch_add(1); }
+    ~SubmitGuard() { count_.fetch_sub(1); }
+    SubmitGuard(const SubmitGuard&) = delete;
+    SubmitGuard& operator=(const SubmitGuard&) = delete;
+    std::atomic<int>& count_;
+  };
+
+  // Tells the I/O thread something is waiting: 's' stop, 'a' acknowledgements.
+  void wake(char what) {
+    std::lock_guard lock(control_mutex_);
+    if (control_closed_) return;
     try {
-      link_->run(pipe, control, [this](endpoint::Session& session, const std::string& problem) { publish(session, problem); });
+      (void)control_.send(zmq::buffer(&what, 1), zmq::send_flags::dontwait);  // fails only if the thread ended
+    } catch (const zmq::error_t&) {
+    }
+  }
+
+  void run(zmq::socket_t& pipe, zmq::socket_t& control) {
+    endpoint::LinkHooks hooks;
+    hooks.publish = [this](endpoint::Session& session, const std::string& problem) { publish(session, problem); };
+    hooks.acks = &acks_;
+    hooks.submitting = [this] { return submitting_.load() > 0; };
+    try {
+      link_->run(pipe, control, hooks);
     } catch (const std::exception& e) {  // nothing may escape a thread; the application sees it instead
       std::lock_guard lock(state_mutex_);
       state_ = SessionState::failed;
+      connection_state_ = ConnectionState::failed;
       failure_ = Error(ErrorCode::connection_failed, std::string("the endpoint's I/O thread failed: ") + e.what());
     }
     link_.reset();  // its sockets close on the thread that used them
@@ -206,38 +307,70 @@ class Endpoint::Impl {
 
   // Called by the I/O thread after each event: copies the session's news where the application sees it.
   void publish(endpoint::Session& session, const std::string& problem) {
-    inbox_.push(session.take_deliveries());
+    std::vector<Message> deliveries = session.take_deliveries();
+    std::uint64_t redelivered = 0;
+    for (const Message& m : deliveries) redelivered += m.attempt() > 1 ? 1 : 0;
+    inbox_.push(std::move(deliveries));
     {
       std::lock_guard lock(state_mutex_);
+      for (ConnectionEvent& event : session.take_events()) record(std::move(event));
       state_ = session.state();
       failure_ = session.failure();
       max_message_size_ = session.max_message_size();
-      last_pong_ = session.last_pong();
+      confirmed_sync_ = session.confirmed_sync();
+      stats_.redelivered += redelivered;
       for (Refusal& refusal : session.take_refusals()) refusals_.push_back(std::move(refusal));
       if (!problem.empty()) last_problem_ = problem;
     }
     state_changed_.notify_all();
   }
 
+  // Under state_mutex_.
+  void record(ConnectionEvent&& event) {
+    if (event.state == ConnectionState::reconnecting) {
+      // Taken from the inbox after the deliveries of the lost session were pushed: the broker
+      // gives these items out again, so the application must not take them from here too.
+      event.returned_items = inbox_.discard_produced();
+      stats_.returned_items += event.returned_items;
+    }
+    if (event.state == ConnectionState::connected) {
+      ++stats_.sessions;
+      stats_.resent += event.resent;
+    }
+    connection_state_ = event.state;
+    if (events_.size() < max_events) events_.push_back(std::move(event));
+  }
+
+  static constexpr std::size_t max_events = 1000;  // unread events beyond this are not kept
+
   EndpointOptions options_;
   zmq::context_t context_{1};
   std::unique_ptr<endpoint::BrokerLink> link_;
   zmq::socket_t pipe_{context_, zmq::socket_type::pair};     // objects and credits, in order
-  zmq::socket_t control_{context_, zmq::socket_type::pair};  // the stop request, never behind data
+  zmq::socket_t control_{context_, zmq::socket_type::pair};  // stop and wake-ups, never behind data
   std::mutex pipe_mutex_;
   bool pipe_closed_ = false;
+  std::mutex control_mutex_;
+  bool control_closed_ = false;
   std::mutex stop_mutex_;
   endpoint::Inbox inbox_;
+  endpoint::AckQueue acks_;
   std::mutex state_mutex_;
   std::condition_variable state_changed_;
   SessionState state_ = SessionState::connecting;
+  ConnectionState connection_state_ = ConnectionState::connecting;
   std::optional<Error> failure_;
   std::vector<Refusal> refusals_;
+  std::vector<ConnectionEvent> events_;
+  EndpointStatistics stats_;
   std::string last_problem_;
   std::uint64_t max_message_size_ = 0;
-  std::uint64_t last_pong_ = 0;
+  std::uint64_t confirmed_sync_ = 0;
   std::atomic<std::uint64_t> seq_{0};
   std::atomic<std::uint64_t> ping_token_{0};
+  std::atomic<std::uint64_t> acks_sent_{0};
+  std::atomic<int> submitting_{0};
+  std::atomic<bool> stopping_{false};
   std::atomic<bool> io_done_{false};
   std::thread thread_;
 };
@@ -282,11 +415,25 @@ std::uint64_t Endpoint::produce_raw(std::string_view bytes, std::string_view gro
 
 void Endpoint::notify(std::string_view group, int credits) { impl_->notify(group, credits); }
 
-std::vector<Message> Endpoint::pop(std::size_t max_items, Timeout timeout) { return impl_->inbox().pop(max_items, timeout); }
-std::vector<Message> Endpoint::get_last(std::size_t max_items, Timeout timeout) {
-  return impl_->inbox().get_last(max_items, timeout);
+std::vector<Message> Endpoint::pop(std::size_t max_items, Timeout timeout) {
+  return impl_->taken(impl_->inbox().pop(max_items, timeout));
 }
-std::vector<Message> Endpoint::receive_all(Timeout timeout) { return impl_->inbox().receive_all(timeout); }
+std::vector<Message> Endpoint::get_last(std::size_t max_items, Timeout timeout) {
+  std::vector<Message> discarded;
+  auto newest = impl_->inbox().get_last(max_items, timeout, &discarded);
+  (void)impl_->taken(std::move(discarded));  // the application chose to skip these: they count as taken
+  return impl_->taken(std::move(newest));
+}
+std::vector<Message> Endpoint::receive_all(Timeout timeout) { return impl_->taken(impl_->inbox().receive_all(timeout)); }
+
+void Endpoint::ack(const Message& message) { impl_->acknowledge(std::span<const Message>(&message, 1)); }
+void Endpoint::ack(std::span<const Message> messages) { impl_->acknowledge(messages); }
+ConnectionState Endpoint::connection_state() const { return impl_->connection_state(); }
+bool Endpoint::wait_for_connection_state(ConnectionState state, Timeout timeout) const {
+  return impl_->wait_for_state(state, timeout);
+}
+std::vector<ConnectionEvent> Endpoint::take_connection_events() { return impl_->take_events(); }
+EndpointStatistics Endpoint::statistics() const { return impl_->statistics(); }
 void Endpoint::sync(Timeout timeout) { impl_->sync(timeout); }
 std::vector<Refusal> Endpoint::take_refusals() { return impl_->take_refusals(); }
 

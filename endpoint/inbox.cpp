@@ -10,9 +10,32 @@ void Inbox::push(std::vector<Message>&& messages) {
   if (messages.empty()) return;
   {
     std::lock_guard lock(mutex_);
-    for (Message& message : messages) messages_.push_back(std::move(message));
+    for (Message& message : messages) {
+      if (message.kind() == Kind::broadcast && ++broadcasts_ > max_broadcasts_) drop_oldest_broadcast();
+      messages_.push_back(std::move(message));
+    }
   }
   arrived_.notify_all();
+}
+
+void Inbox::drop_oldest_broadcast() {
+  const auto oldest = std::find_if(messages_.begin(), messages_.end(),
+                                   [](const Message& m) { return m.kind() == Kind::broadcast; });
+  if (oldest == messages_.end()) return;
+  messages_.erase(oldest);
+  --broadcasts_;
+  ++dropped_broadcasts_;
+}
+
+std::size_t Inbox::discard_produced() {
+  std::lock_guard lock(mutex_);
+  const auto removed = std::erase_if(messages_, [](const Message& m) { return m.kind() == Kind::produced; });
+  return removed;
+}
+
+std::uint64_t Inbox::dropped_broadcasts() const {
+  std::lock_guard lock(mutex_);
+  return dropped_broadcasts_;
 }
 
 void Inbox::close(Error reason) {
@@ -33,7 +56,7 @@ std::vector<Message> Inbox::take_front(std::size_t count) {
   count = std::min(count, messages_.size());
   std::vector<Message> taken(std::make_move_iterator(messages_.begin()),
                              std::make_move_iterator(messages_.begin() + static_cast<std::ptrdiff_t>(count)));
-  messages_.erase(messages_.begin(), messages_.begin() + static_cast<std::ptrdiff_t>(count));
+  erase_front(count);
   return taken;
 }
 
@@ -43,11 +66,12 @@ std::vector<Message> Inbox::pop(std::size_t max_items, Timeout timeout) {
   return take_front(max_items);
 }
 
-std::vector<Message> Inbox::get_last(std::size_t max_items, Timeout timeout) {
+std::vector<Message> Inbox::get_last(std::size_t max_items, Timeout timeout, std::vector<Message>* discarded) {
   std::unique_lock lock(mutex_);
   wait(lock, timeout);
   const std::size_t keep = std::min(max_items, messages_.size());
-  messages_.erase(messages_.begin(), messages_.end() - static_cast<std::ptrdiff_t>(keep));
+  std::vector<Message> older = take_front(messages_.size() - keep);
+  if (discarded != nullptr) *discarded = std::move(older);
   return take_front(keep);
 }
 
@@ -55,6 +79,13 @@ std::vector<Message> Inbox::receive_all(Timeout timeout) {
   std::unique_lock lock(mutex_);
   wait(lock, timeout);
   return take_front(messages_.size());
+}
+
+void Inbox::erase_front(std::size_t count) {
+  const auto end = messages_.begin() + static_cast<std::ptrdiff_t>(count);
+  broadcasts_ -= static_cast<std::size_t>(
+      std::count_if(messages_.begin(), end, [](const Message& m) { return m.kind() == Kind::broadcast; }));
+  messages_.erase(messages_.begin(), end);
 }
 
 std::size_t Inbox::size() const {

@@ -2,6 +2,7 @@
 // The endpoint's local queue of received objects, shared by the I/O thread (push) and the
 // application (pop, get_last, receive_all). Waits use condition variables with deadlines.
 #include <chrono>
+#include <cstdint>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -17,12 +18,22 @@ class Inbox {
  public:
   using Timeout = std::chrono::milliseconds;
 
+  // Past `max_broadcasts` waiting broadcasts the oldest one is dropped (broadcast is last-value,
+  // not a log). Produced items are never dropped here: credits bound them.
+  explicit Inbox(std::size_t max_broadcasts = 1000) : max_broadcasts_(max_broadcasts) {}
+
   void push(std::vector<Message>&& messages);
+  // Removes the produced items not taken yet (their session is gone: the broker gives them out
+  // again); returns how many.
+  std::size_t discard_produced();
+  [[nodiscard]] std::uint64_t dropped_broadcasts() const;
   // No more messages will come; waiters wake. `reason` is thrown to callers that find nothing.
   void close(Error reason);
 
   [[nodiscard]] std::vector<Message> pop(std::size_t max_items, Timeout timeout);
-  [[nodiscard]] std::vector<Message> get_last(std::size_t max_items, Timeout timeout);
+  // The newest max_items; the older ones are removed and, if asked, handed over in `discarded`.
+  [[nodiscard]] std::vector<Message> get_last(std::size_t max_items, Timeout timeout,
+                                              std::vector<Message>* discarded = nullptr);
   [[nodiscard]] std::vector<Message> receive_all(Timeout timeout);
   [[nodiscard]] std::size_t size() const;
 
@@ -30,9 +41,15 @@ class Inbox {
   // Waits until a message is there or the timeout passes; throws if closed and empty.
   void wait(std::unique_lock<std::mutex>& lock, Timeout timeout);
   std::vector<Message> take_front(std::size_t count);
+  void erase_front(std::size_t count);
 
   mutable std::mutex mutex_;
   std::condition_variable arrived_;
+  void drop_oldest_broadcast();
+
+  std::size_t max_broadcasts_;
+  std::size_t broadcasts_ = 0;  // of messages_
+  std::uint64_t dropped_broadcasts_ = 0;
   std::deque<Message> messages_;
   std::optional<Error> closed_;
 };

@@ -6,12 +6,29 @@ namespace zrelay::endpoint {
 
 using namespace protocol;
 
-Session::Session(std::vector<std::string> groups, std::string name)
-    : groups_(std::move(groups)), name_(std::move(name)) {}
+namespace {
+
+std::string goodbye_text(GoodbyeReason reason) {
+  switch (reason) {
+    case GoodbyeReason::shutting_down: return "the broker is shutting down";
+    case GoodbyeReason::expired: return "the broker forgot this session after hearing nothing from it";
+    case GoodbyeReason::overflowed: return "the broker forgot this session: too many replies were left unread";
+    case GoodbyeReason::bye: break;
+  }
+  return "the broker ended the session";
+}
+
+}  // namespace
+
+Session::Session(std::vector<std::string> groups, std::string name, std::size_t ping_every)
+    : groups_(std::move(groups)), name_(std::move(name)), log_(ping_every) {}
 
 std::vector<ClientMessage> Session::open() {
+  state_ = SessionState::connecting;
+  welcomed_ = false;
   std::vector<ClientMessage> messages;
   messages.emplace_back(Hello{name_});
+  pending_joins_.clear();
   for (const std::string& group : groups_) {
     messages.emplace_back(Join{group});
     pending_joins_.insert(group);
@@ -31,22 +48,41 @@ void Session::on_auth_failed(int status) {
 
 void Session::fail(Error error) {
   if (state_ == SessionState::closed || state_ == SessionState::failed) return;
+  event(ConnectionState::failed, error.what());
   failure_ = std::move(error);
   state_ = SessionState::failed;
+}
+
+void Session::lose(const std::string& why) {
+  if (state_ == SessionState::closing) {
+    fail(Error(ErrorCode::connection_failed, "lost the session while stopping: " + why));
+    return;
+  }
+  if (!ever_active() || (state_ != SessionState::active && state_ != SessionState::connecting)) return;
+  state_ = SessionState::reconnecting;
+  event(ConnectionState::reconnecting, why);
 }
 
 std::optional<ClientMessage> Session::close() {
   if (state_ == SessionState::active) {
     state_ = SessionState::closing;
+    event(ConnectionState::stopping, "sending BYE");
     return Bye{};
   }
-  if (state_ != SessionState::failed) state_ = SessionState::closed;
+  if (state_ != SessionState::failed) {
+    state_ = SessionState::closed;
+    event(ConnectionState::stopped, "stopped without a session");
+  }
   return std::nullopt;
 }
 
 void Session::on(Welcome&& m) {
   welcomed_ = true;
   max_message_size_ = m.max_message_size;
+  if (m.heartbeat_ms > 0) heartbeat_ms_ = m.heartbeat_ms;
+  if (m.liveness_ms > 0) liveness_ms_ = m.liveness_ms;
+  broker_restarted_ = instance_.has_value() && *instance_ != m.instance;
+  instance_ = m.instance;
   become_active_if_ready();
 }
 
@@ -57,29 +93,68 @@ void Session::on(Joined&& m) {
 
 void Session::on(Left&&) {}
 
-void Session::on(Deliver&& m) { deliveries_.emplace_back(std::move(m.group), m.kind, m.delivery_id, std::move(m.payload)); }
+void Session::on(Deliver&& m) {
+  if (m.kind == Kind::produced) log_.on_produced_delivery(m.group);
+  deliveries_.emplace_back(std::move(m.group), m.kind, m.delivery_id, std::move(m.payload), m.attempt);
+}
 
 void Session::on(ErrorReply&& m) {
   if (state_ == SessionState::connecting) {
-    // Nothing of the application's was sent yet: this refuses the session itself (a JOIN).
-    const std::string subject = m.group.empty() ? std::string("session") : "join of group '" + m.group + "'";
-    fail(Error(m.code, subject + " refused by the broker (" + std::string(to_string(m.code)) + "): " + m.text));
+    on_refused_join(std::move(m));
+    return;
+  }
+  if (m.code == ErrorCode::hello_expected && state_ == SessionState::active) {
+    lose("the broker no longer knows this session (" + m.text + ")");
     return;
   }
   refusals_.push_back(Refusal{m.code, m.seq, std::move(m.group), std::move(m.text)});
 }
 
-void Session::on(Pong&& m) { last_pong_ = std::max(last_pong_, m.token); }
+void Session::on_refused_join(ErrorReply&& m) {
+  const std::string subject = m.group.empty() ? std::string("session") : "join of group '" + m.group + "'";
+  const std::string text = subject + " refused by the broker (" + std::string(to_string(m.code)) + "): " + m.text;
+  // On a new session the old one may still hold its place in a full group until the broker
+  // forgets it: try again later. Anything else is as final as on the first session.
+  if (ever_active() && m.code == ErrorCode::group_full) {
+    state_ = SessionState::reconnecting;
+    event(ConnectionState::reconnecting, text);
+    return;
+  }
+  fail(Error(m.code, text));
+}
 
-void Session::on(Goodbye&&) {
-  if (state_ != SessionState::failed) state_ = SessionState::closed;
+void Session::on(Pong&& m) { log_.on_pong(m.token); }
+
+void Session::on(Goodbye&& m) {
+  if (state_ == SessionState::closing && m.reason == GoodbyeReason::bye) {
+    state_ = SessionState::closed;
+    event(ConnectionState::stopped, "the broker confirmed the end of the session");
+    return;
+  }
+  lose(goodbye_text(m.reason));
 }
 
 void Session::become_active_if_ready() {
-  if (state_ == SessionState::connecting && welcomed_ && pending_joins_.empty()) state_ = SessionState::active;
+  if (state_ != SessionState::connecting || !welcomed_ || !pending_joins_.empty()) return;
+  state_ = SessionState::active;
+  ConnectionEvent connected{ConnectionState::connected, {}, broker_restarted_, 0, 0};
+  if (sessions_++ > 0) {
+    outgoing_ = log_.resend();
+    connected.resent = static_cast<std::uint64_t>(std::count_if(outgoing_.begin(), outgoing_.end(), [](const auto& m) {
+      return std::holds_alternative<Broadcast>(m) || std::holds_alternative<Produce>(m);
+    }));
+    connected.detail = broker_restarted_
+                           ? "new session with a restarted broker: its queues, last values and unacknowledged "
+                             "items were lost with the old process"
+                           : "new session with the same broker";
+  } else {
+    connected.detail = "session open";
+  }
+  events_.push_back(std::move(connected));
 }
 
-std::vector<Message> Session::take_deliveries() { return std::exchange(deliveries_, {}); }
-std::vector<Refusal> Session::take_refusals() { return std::exchange(refusals_, {}); }
+void Session::event(ConnectionState state, std::string detail) {
+  events_.push_back(ConnectionEvent{state, std::move(detail), false, 0, 0});
+}
 
 }  // namespace zrelay::endpoint

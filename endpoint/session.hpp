@@ -1,48 +1,71 @@
 #pragma once
 // The endpoint's side of the protocol as a pure state machine: broker messages in, client
-// messages, received objects and refusals out. endpoint/endpoint.cpp runs it on a socket.
+// messages, received objects, refusals and connection events out. It lives across sessions:
+// when one is lost it is opened again (the I/O loop decides when) and what the broker had not
+// confirmed is sent again. endpoint/broker_link.cpp runs it on a socket.
 #include <cstdint>
 #include <optional>
 #include <set>
+#include <utility>
 #include <string>
 #include <vector>
 
+#include <zrelay/connection.hpp>
 #include <zrelay/error.hpp>
 #include <zrelay/message.hpp>
 #include <zrelay/refusal.hpp>
 
+#include "endpoint/outbound_log.hpp"
 #include "protocol/messages.hpp"
 
 namespace zrelay::endpoint {
 
 enum class SessionState {
-  connecting,  // HELLO and JOINs sent, waiting for WELCOME and every JOINED
+  connecting,    // HELLO and JOINs sent, waiting for WELCOME and every JOINED
   active,
-  closing,     // BYE sent, waiting for GOODBYE
+  reconnecting,  // the last session was lost; waiting to open a new one
+  closing,       // BYE sent, waiting for GOODBYE
   closed,
   failed,
 };
 
 class Session {
  public:
-  Session(std::vector<std::string> groups, std::string name);
+  Session(std::vector<std::string> groups, std::string name, std::size_t ping_every = 256);
 
-  // The messages that open the session: HELLO, then a JOIN per group.
+  // The messages that open a session: HELLO, then a JOIN per group.
   [[nodiscard]] std::vector<protocol::ClientMessage> open();
   void on_message(protocol::BrokerMessage&& message);
   // The CURVE handshake was refused (ZAP status code, e.g. 400).
   void on_auth_failed(int status);
   void fail(Error error);
+  // The connection or the broker's record of this session is gone. Before the first session
+  // is open this changes nothing (the first connection keeps trying); while closing it fails.
+  void lose(const std::string& why);
   // BYE if the session is active; otherwise nothing to say and the session is closed.
   [[nodiscard]] std::optional<protocol::ClientMessage> close();
 
+  // An application message on its way to the broker (see OutboundLog::record).
+  [[nodiscard]] protocol::ClientMessage outgoing(protocol::ClientMessage&& message) {
+    return log_.record(std::move(message));
+  }
+  [[nodiscard]] protocol::Ping heartbeat() { return log_.heartbeat(); }
+  [[nodiscard]] bool confirmation_due() const noexcept { return log_.confirmation_due(); }
+  [[nodiscard]] std::size_t unconfirmed() const noexcept { return log_.unconfirmed(); }
+  // Messages the session itself must send now (credits and unconfirmed objects after a new session opened).
+  [[nodiscard]] std::vector<protocol::ClientMessage> take_outgoing() { return std::exchange(outgoing_, {}); }
+
   [[nodiscard]] SessionState state() const noexcept { return state_; }
+  [[nodiscard]] bool ever_active() const noexcept { return sessions_ > 0; }
   [[nodiscard]] const std::optional<Error>& failure() const noexcept { return failure_; }
   [[nodiscard]] std::uint64_t max_message_size() const noexcept { return max_message_size_; }
-  // The highest PING token the broker has answered.
-  [[nodiscard]] std::uint64_t last_pong() const noexcept { return last_pong_; }
-  [[nodiscard]] std::vector<Message> take_deliveries();
-  [[nodiscard]] std::vector<Refusal> take_refusals();
+  [[nodiscard]] std::uint32_t heartbeat_ms() const noexcept { return heartbeat_ms_; }
+  [[nodiscard]] std::uint32_t liveness_ms() const noexcept { return liveness_ms_; }
+  // The highest application sync token the broker has confirmed.
+  [[nodiscard]] std::uint64_t confirmed_sync() const noexcept { return log_.confirmed_sync(); }
+  [[nodiscard]] std::vector<Message> take_deliveries() { return std::exchange(deliveries_, {}); }
+  [[nodiscard]] std::vector<Refusal> take_refusals() { return std::exchange(refusals_, {}); }
+  [[nodiscard]] std::vector<ConnectionEvent> take_events() { return std::exchange(events_, {}); }
 
  private:
   void on(protocol::Welcome&& m);
@@ -52,18 +75,27 @@ class Session {
   void on(protocol::ErrorReply&& m);
   void on(protocol::Pong&& m);
   void on(protocol::Goodbye&& m);
+  void on_refused_join(protocol::ErrorReply&& m);
   void become_active_if_ready();
+  void event(ConnectionState state, std::string detail);
 
   std::vector<std::string> groups_;
   std::string name_;
+  OutboundLog log_;
   SessionState state_ = SessionState::connecting;
   bool welcomed_ = false;
   std::set<std::string> pending_joins_;
   std::optional<Error> failure_;
   std::uint64_t max_message_size_ = 0;
-  std::uint64_t last_pong_ = 0;
+  std::uint32_t heartbeat_ms_ = 1000;
+  std::uint32_t liveness_ms_ = 3000;
+  std::optional<std::uint64_t> instance_;  // of the broker that served the last session
+  bool broker_restarted_ = false;
+  std::uint64_t sessions_ = 0;
   std::vector<Message> deliveries_;
   std::vector<Refusal> refusals_;
+  std::vector<ConnectionEvent> events_;
+  std::vector<protocol::ClientMessage> outgoing_;
 };
 
 }  // namespace zrelay::endpoint

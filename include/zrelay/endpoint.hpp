@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include <zrelay/connection.hpp>
 #include <zrelay/endpoint_options.hpp>
 #include <zrelay/error.hpp>
 #include <zrelay/message.hpp>
@@ -65,12 +66,29 @@ class Endpoint {
   // until items come); credits < 0, every item queued right now.
   void notify(std::string_view group, int credits = 1);
 
-  // Received objects, oldest first. A zero timeout never blocks; `forever` waits for at least one.
+  // Received objects, oldest first. In AckMode::on_take (the default) the produced items among
+  // them are acknowledged now: the broker gives an item to another consumer only if this
+  // endpoint dies or leaves before taking it. A zero timeout never blocks; `forever` waits for at least one.
   // Throws zrelay::Error if nothing is left and the endpoint is stopped or has failed.
   [[nodiscard]] std::vector<Message> pop(std::size_t max_items = 1, Timeout timeout = no_wait);
-  // The newest max_items objects (oldest of them first); older ones are discarded.
+  // The newest max_items objects (oldest of them first); older ones are discarded (and, for
+  // produced items in AckMode::on_take, acknowledged: the application chose to skip them).
   [[nodiscard]] std::vector<Message> get_last(std::size_t max_items = 1, Timeout timeout = no_wait);
   [[nodiscard]] std::vector<Message> receive_all(Timeout timeout = no_wait);
+
+  // AckMode::manual: the application is done with these produced items (others are ignored).
+  // An item not acknowledged when this endpoint stops, dies or loses its session goes to
+  // another consumer (at-least-once: the same delivery_id() may then be seen twice).
+  void ack(const Message& message);
+  void ack(std::span<const Message> messages);
+
+  // The connection's state; sessions lost are opened again by themselves (EndpointOptions::reconnect).
+  [[nodiscard]] ConnectionState connection_state() const;
+  // Waits until the state is `state`; false past the timeout.
+  [[nodiscard]] bool wait_for_connection_state(ConnectionState state, Timeout timeout) const;
+  // What happened to the connection since the last call (lost, reopened, broker restarted, ...).
+  [[nodiscard]] std::vector<ConnectionEvent> take_connection_events();
+  [[nodiscard]] EndpointStatistics statistics() const;
 
   // Waits until the broker has handled everything this endpoint sent before, and everything the
   // broker sent to it before is in the local queue. Throws Error(timeout) past the timeout.
@@ -81,7 +99,8 @@ class Endpoint {
 
   // Sends everything still queued, waits for the broker to confirm it handled all of it, closes.
   // If no confirmation comes within stop_timeout it closes anyway and throws Error(timeout):
-  // objects sent just before may be lost. Idempotent; received objects stay available to pop().
+  // objects sent just before may be lost. Idempotent. Received broadcasts stay available to pop();
+  // produced items not taken yet are dropped here, as the broker gives them to another consumer.
   // The destructor stops too, without throwing.
   void stop();
 

@@ -15,16 +15,21 @@ namespace zrelay {
 
 class Message {
  public:
-  Message(std::string group, Kind kind, std::uint64_t delivery_id, zmq::message_t&& payload)
+  Message(std::string group, Kind kind, std::uint64_t delivery_id, zmq::message_t&& payload,
+          std::uint32_t attempt = 1)
       : group_(std::move(group)),
         kind_(kind),
         delivery_id_(delivery_id),
+        attempt_(attempt),
         payload_(std::make_shared<const zmq::message_t>(std::move(payload))) {}
 
   [[nodiscard]] const std::string& group() const noexcept { return group_; }
   [[nodiscard]] Kind kind() const noexcept { return kind_; }
-  // Unique per delivery within one broker run.
+  // A produced item keeps its delivery id when the broker delivers it again (its holder died or
+  // left before acknowledging): the same id twice within one broker run is the same item.
   [[nodiscard]] std::uint64_t delivery_id() const noexcept { return delivery_id_; }
+  // 1 for the first delivery of an item, more if it was delivered before (to this or another endpoint).
+  [[nodiscard]] std::uint32_t attempt() const noexcept { return attempt_; }
 
   [[nodiscard]] std::span<const std::byte> bytes() const noexcept {
     return {static_cast<const std::byte*>(payload_->data()), payload_->size()};
@@ -45,6 +50,7 @@ class Message {
   std::string group_;
   Kind kind_;
   std::uint64_t delivery_id_;
+  std::uint32_t attempt_;
   std::shared_ptr<const zmq::message_t> payload_;
 };
 

@@ -41,6 +41,52 @@ TEST(Inbox, GetLastKeepsTheNewestAndDiscardsTheRest) {
   EXPECT_EQ(inbox.size(), 0u);
 }
 
+TEST(Inbox, GetLastHandsOverWhatItDiscards) {
+  Inbox inbox;
+  push(inbox, {"1", "2", "3"});
+  std::vector<Message> discarded;
+  EXPECT_EQ(texts(inbox.get_last(1, milliseconds(0), &discarded)), std::vector<std::string>{"3"});
+  EXPECT_EQ(texts(discarded), (std::vector<std::string>{"1", "2"}));
+}
+
+Message produced(const std::string& text, std::uint64_t id) {
+  return Message("q", Kind::produced, id, zmq::message_t(text.data(), text.size()));
+}
+
+TEST(Inbox, PastItsBoundTheOldestBroadcastIsDroppedAndCounted) {
+  Inbox inbox(2);
+  std::vector<Message> messages;
+  messages.push_back(text_message("b1"));
+  messages.push_back(produced("p1", 1));
+  messages.push_back(text_message("b2"));
+  messages.push_back(text_message("b3"));
+  messages.push_back(produced("p2", 2));
+  inbox.push(std::move(messages));
+  push(inbox, {"b4"});
+  EXPECT_EQ(texts(inbox.receive_all(milliseconds(0))), (std::vector<std::string>{"p1", "b3", "p2", "b4"}));
+  EXPECT_EQ(inbox.dropped_broadcasts(), 2u);
+}
+
+TEST(Inbox, TakingBroadcastsMakesRoomAgain) {
+  Inbox inbox(2);
+  push(inbox, {"1", "2"});
+  (void)inbox.pop(1, milliseconds(0));
+  push(inbox, {"3"});
+  EXPECT_EQ(inbox.dropped_broadcasts(), 0u);
+  EXPECT_EQ(inbox.size(), 2u);
+}
+
+TEST(Inbox, DiscardProducedKeepsBroadcasts) {
+  Inbox inbox;
+  std::vector<Message> messages;
+  messages.push_back(produced("p1", 1));
+  messages.push_back(text_message("b1"));
+  messages.push_back(produced("p2", 2));
+  inbox.push(std::move(messages));
+  EXPECT_EQ(inbox.discard_produced(), 2u);
+  EXPECT_EQ(texts(inbox.receive_all(milliseconds(0))), std::vector<std::string>{"b1"});
+}
+
 TEST(Inbox, ReceiveAllTakesEverything) {
   Inbox inbox;
   push(inbox, {"1", "2"});

@@ -1,0 +1,77 @@
+#include "endpoint/outbound_log.hpp"
+
+#include <algorithm>
+#include <utility>
+
+#include "protocol/limits.hpp"
+
+namespace zrelay::endpoint {
+
+using namespace protocol;
+
+namespace {
+
+zmq::message_t share(const zmq::message_t& payload) {
+  zmq::message_t copy;
+  copy.copy(const_cast<zmq::message_t&>(payload));  // shares the buffer of large payloads
+  return copy;
+}
+
+}  // namespace
+
+ClientMessage OutboundLog::record(ClientMessage&& message) {
+  if (auto* ping = std::get_if<Ping>(&message)) {
+    const std::uint64_t sync_token = ping->token;
+    ping->token = next_wire_token_++;
+    since_ping_ = 0;
+    entries_.push_back(Entry{ping->token, Ping{sync_token}, sync_token});
+    return std::move(message);
+  }
+  if (const auto* ready = std::get_if<Ready>(&message); ready != nullptr && ready->credits > 0) {
+    auto& held = credits_[ready->group];
+    held = std::min<std::int64_t>(held + ready->credits, max_credits);
+  }
+  remember(message, 0);
+  return std::move(message);
+}
+
+void OutboundLog::remember(const ClientMessage& message, std::uint64_t sync_token) {
+  if (const auto* m = std::get_if<Broadcast>(&message)) {
+    entries_.push_back(Entry{next_wire_token_, Broadcast{m->seq, m->group, share(m->payload)}, sync_token});
+  } else if (const auto* p = std::get_if<Produce>(&message)) {
+    entries_.push_back(Entry{next_wire_token_, Produce{p->seq, p->group, p->copies, share(p->payload)}, sync_token});
+  } else {
+    return;  // READY is kept as a credit count, ACK and the rest need no resending
+  }
+  ++since_ping_;
+}
+
+Ping OutboundLog::heartbeat() {
+  since_ping_ = 0;
+  return Ping{next_wire_token_++};
+}
+
+void OutboundLog::on_pong(std::uint64_t wire_token) {
+  while (!entries_.empty() && entries_.front().confirmed_by <= wire_token) {
+    confirmed_sync_ = std::max(confirmed_sync_, entries_.front().sync_token);
+    entries_.pop_front();
+  }
+}
+
+void OutboundLog::on_produced_delivery(const std::string& group) {
+  // Items asked for with READY n < 0 consume no credit, so this can undercount; never below 0.
+  if (auto it = credits_.find(group); it != credits_.end() && it->second > 0) --it->second;
+}
+
+std::vector<ClientMessage> OutboundLog::resend() {
+  std::vector<ClientMessage> messages;
+  for (const auto& [group, credits] : credits_) {
+    if (credits > 0) messages.emplace_back(Ready{group, static_cast<std::int32_t>(credits)});
+  }
+  auto entries = std::exchange(entries_, {});
+  since_ping_ = 0;
+  for (Entry& entry : entries) messages.push_back(record(std::move(entry.message)));
+  return messages;
+}
+
+}  // namespace zrelay::endpoint

@@ -1,0 +1,60 @@
+#pragma once
+// What this endpoint sent in the current session and the broker has not confirmed yet, and the
+// credits it still has outstanding: what a new session must send again so that nothing the
+// application handed over is lost with a connection or a broker restart.
+//
+// The broker handles a client's messages in order, so a PONG confirms everything sent before its
+// PING. Every PING on the wire gets a token from here, in send order; application syncs keep
+// their own tokens and are confirmed through the same mechanism.
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "protocol/messages.hpp"
+
+namespace zrelay::endpoint {
+
+class OutboundLog {
+ public:
+  // A PING is added after this many unconfirmed objects, so confirmations keep up under load.
+  explicit OutboundLog(std::size_t ping_every = 256) : ping_every_(ping_every) {}
+
+  // An application message about to be sent; returns what goes on the wire (a PING gets its
+  // wire token here).
+  [[nodiscard]] protocol::ClientMessage record(protocol::ClientMessage&& message);
+  // A heartbeat PING (no application token).
+  [[nodiscard]] protocol::Ping heartbeat();
+  // True when enough unconfirmed objects piled up since the last PING to ask for a confirmation.
+  [[nodiscard]] bool confirmation_due() const noexcept { return since_ping_ >= ping_every_; }
+  void on_pong(std::uint64_t wire_token);
+  void on_produced_delivery(const std::string& group);
+
+  // For a new session: READY for the outstanding credits, then every unconfirmed message again,
+  // in the order first sent. They are recorded again (they stay unconfirmed until a new PONG).
+  [[nodiscard]] std::vector<protocol::ClientMessage> resend();
+
+  [[nodiscard]] std::size_t unconfirmed() const noexcept { return entries_.size(); }
+  // The highest application sync token the broker has confirmed.
+  [[nodiscard]] std::uint64_t confirmed_sync() const noexcept { return confirmed_sync_; }
+
+ private:
+  struct Entry {
+    std::uint64_t confirmed_by;  // the wire token of the first PING sent after it
+    protocol::ClientMessage message;
+    std::uint64_t sync_token = 0;  // for an application PING
+  };
+
+  void remember(const protocol::ClientMessage& message, std::uint64_t sync_token);
+
+  std::size_t ping_every_;
+  std::deque<Entry> entries_;
+  std::map<std::string, std::int64_t> credits_;
+  std::uint64_t next_wire_token_ = 1;
+  std::uint64_t confirmed_sync_ = 0;
+  std::size_t since_ping_ = 0;
+};
+
+}  // namespace zrelay::endpoint

@@ -1,0 +1,43 @@
+#pragma once
+// What an endpoint's connection to its broker is doing, and what happened to it.
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace zrelay {
+
+enum class ConnectionState : std::uint8_t {
+  connecting,    // the first session is being opened
+  connected,     // a session is open: objects flow
+  reconnecting,  // the session was lost; a new one is being opened (objects wait, nothing is dropped)
+  stopping,      // stop() is sending what is left, then BYE
+  stopped,
+  failed,        // for good: see the event's detail (or the error the calls throw)
+};
+
+[[nodiscard]] std::string_view to_string(ConnectionState state) noexcept;
+
+struct ConnectionEvent {
+  ConnectionState state = ConnectionState::connecting;
+  std::string detail;
+  // Set on the `connected` event of a new session with a broker process other than the last
+  // one: the queues, last values and unacknowledged items of the old process are gone.
+  bool broker_restarted = false;
+  // On a new session: objects sent again because the broker had not confirmed them.
+  std::uint64_t resent = 0;
+  // On `reconnecting`: produced items received and not yet taken, discarded here because the
+  // broker gives them to a consumer again (at-least-once).
+  std::uint64_t returned_items = 0;
+};
+
+// Counters of one endpoint since it started.
+struct EndpointStatistics {
+  std::uint64_t sessions = 0;            // sessions opened (1 + reconnections)
+  std::uint64_t resent = 0;              // objects sent again after a lost session
+  std::uint64_t acks_sent = 0;           // produced items acknowledged
+  std::uint64_t redelivered = 0;         // produced items received with attempt > 1
+  std::uint64_t returned_items = 0;      // produced items discarded locally at a lost session
+  std::uint64_t dropped_broadcasts = 0;  // older broadcasts dropped at max_received_broadcasts
+};
+
+}  // namespace zrelay
