@@ -114,10 +114,10 @@ void BrokerLink::run(zmq::socket_t& pipe, zmq::socket_t& control, const LinkHook
     if (dealer_ && (items[3].revents & ZMQ_POLLIN)) on_monitor_event();
     if (dealer_ && (items[2].revents & ZMQ_POLLIN)) on_broker_message(now);
     if (items[0].revents & ZMQ_POLLIN) on_control(control);
+    on_timers(now);  // first: nothing goes out on a session the broker has given up on
     flush();
     on_pipe_message(pipe);
     send_acks();
-    on_timers(now);
     if (stop_deadline_) close_when_drained(pipe);
     if (stop_deadline_ && now >= *stop_deadline_ && !finished()) {
       session_.fail(Error(ErrorCode::timeout, "the broker did not confirm the end of the session in time"));

@@ -140,10 +140,35 @@ TEST_F(EndpointErrors, UseAfterStopThrowsClosed) {
   EXPECT_THROW((void)e->pop(1, forever), Error) << "no hang on a stopped endpoint";
 }
 
-TEST_F(EndpointErrors, LostBrokerFailsTheEndpointInsteadOfHanging) {
-  auto e = endpoint({"g"});
+TEST_F(EndpointErrors, LostBrokerWithoutReconnectionFailsTheEndpointInsteadOfHanging) {
+  auto options = options_for({"g"}, client_key);
+  options.reconnect.enabled = false;
+  Endpoint e(options);
   broker->stop();
-  EXPECT_THROW((void)e->pop(1, forever), Error);
+  EXPECT_THROW((void)e.pop(1, forever), Error);
+  EXPECT_EQ(e.connection_state(), ConnectionState::failed);
+}
+
+TEST_F(EndpointErrors, LostBrokerMakesTheEndpointReconnectAndGiveUpAfterMaxAttempts) {
+  auto options = options_for({"g"}, client_key);
+  options.reconnect.initial_delay = std::chrono::milliseconds(10);
+  options.reconnect.max_attempts = 2;
+  Endpoint e(options);
+  broker->stop();
+  EXPECT_TRUE(e.wait_for_connection_state(ConnectionState::failed, std::chrono::seconds(30)));
+  std::vector<ConnectionState> states;
+  for (const auto& event : e.take_connection_events()) states.push_back(event.state);
+  ASSERT_GE(states.size(), 3u);
+  EXPECT_EQ(states.front(), ConnectionState::connected);
+  EXPECT_EQ(states[1], ConnectionState::reconnecting);
+  EXPECT_EQ(states.back(), ConnectionState::failed);
+  try {
+    (void)e.pop(1, forever);
+    ADD_FAILURE() << "pop after the endpoint failed must throw";
+  } catch (const Error& error) {
+    EXPECT_EQ(error.code(), ErrorCode::connection_failed);
+    EXPECT_NE(std::string(error.what()).find("2 attempts"), std::string::npos) << error.what();
+  }
 }
 
 TEST_F(EndpointErrors, LargeObjectsCrossTheBroker) {

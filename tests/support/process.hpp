@@ -26,6 +26,7 @@ class Process {
   [[nodiscard]] const std::string& output() const noexcept { return seen_; }
 
   void signal(int number);
+  [[nodiscard]] pid_t pid() const noexcept { return pid_; }
   // The exit status (or 128 + signal), or nothing if it did not exit in time.
   [[nodiscard]] std::optional<int> wait(std::chrono::milliseconds timeout);
 

@@ -2,6 +2,7 @@
 // An in-process broker on 127.0.0.1 with an OS-chosen port, and endpoints authorized to use it.
 #include <chrono>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
