@@ -3,6 +3,7 @@
 #include <atomic>
 #include <limits>
 #include <mutex>
+#include <random>
 #include <thread>
 
 #include <spdlog/spdlog.h>
@@ -24,6 +25,10 @@ void check_options(const BrokerOptions& options) {
     throw Error(ErrorCode::certificate, "the broker needs its secret key (load the NAME_secret certificate file)");
   }
   if (options.io_threads < 1) throw Error(ErrorCode::configuration, "io_threads must be at least 1");
+  if (options.limits.heartbeat < std::chrono::milliseconds(10) || options.limits.liveness <= options.limits.heartbeat ||
+      options.limits.liveness > std::chrono::hours(24)) {
+    throw Error(ErrorCode::configuration, "heartbeat must be at least 10 ms and liveness longer than heartbeat (at most 24 h)");
+  }
   if (options.limits.max_message_size == 0 ||
       options.limits.max_message_size > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
     throw Error(ErrorCode::configuration, "max_message_size must be between 1 and 2^63-1");
@@ -81,7 +86,7 @@ class Broker::Impl {
         context_(options_.io_threads),
         zap_(context_, allow_list_of(options_), zap_domain, log_handshake),
         router_(make_router(context_, options_)),
-        core_(options_.limits, "zrelay " ZRELAY_VERSION) {
+        core_(options_.limits, "zrelay " ZRELAY_VERSION, random_instance()) {
     try {
       router_.bind(options_.bind);
     } catch (const zmq::error_t& e) {
@@ -114,12 +119,29 @@ class Broker::Impl {
   [[nodiscard]] std::string public_key() const { return options_.certificate.public_key(); }
   [[nodiscard]] std::size_t denied_count() const { return zap_.denied_count(); }
 
+  [[nodiscard]] BrokerStatistics stats() {
+    std::lock_guard lock(stats_mutex_);
+    return stats_;
+  }
+
  private:
+  static std::uint64_t random_instance() {
+    std::random_device random;
+    return (static_cast<std::uint64_t>(random()) << 32) ^ random();
+  }
+
+  void publish_stats() {
+    BrokerStatistics stats = core_.statistics();
+    std::lock_guard lock(stats_mutex_);
+    stats_ = std::move(stats);
+  }
+
   void serve(zmq::socket_t& control) {
     try {
       serve_until_stopped(control);
     } catch (const std::exception& e) {  // a fault of ours: log it rather than end the process
       spdlog::critical("the broker loop failed and stopped serving: {}", e.what());
+      router_.close();  // endpoints see the connection end instead of a silent broker
     }
   }
 
@@ -135,11 +157,19 @@ class Broker::Impl {
         spdlog::critical("broker poll failed: {}", e.what());
         return;
       }
-      if (items[1].revents & ZMQ_POLLIN) return;
+      if (items[1].revents & ZMQ_POLLIN) {
+        // Stopping: every client is told; the router then closes with the linger bound.
+        spdlog::info("stopping: telling {} client(s)", core_.client_count());
+        core_.shutdown();
+        link.flush();
+        publish_stats();
+        return;
+      }
       if (items[0].revents & ZMQ_POLLIN) link.receive_batch();
       if (std::chrono::steady_clock::now() >= next_tick) {
-        core_.tick();
+        core_.tick(std::chrono::steady_clock::now());
         link.flush();
+        publish_stats();
         next_tick = std::chrono::steady_clock::now() + options_.tick;
       }
     }
@@ -153,6 +183,8 @@ class Broker::Impl {
   std::string endpoint_;
   zmq::socket_t control_;
   std::mutex stop_mutex_;
+  std::mutex stats_mutex_;
+  BrokerStatistics stats_;
   std::thread thread_;
 };
 
@@ -167,5 +199,6 @@ void Broker::stop() noexcept {
 std::string Broker::endpoint() const { return impl_->endpoint(); }
 std::string Broker::public_key() const { return impl_->public_key(); }
 std::size_t Broker::denied_count() const { return impl_->denied_count(); }
+BrokerStatistics Broker::stats() const { return impl_->stats(); }
 
 }  // namespace zrelay

@@ -1,19 +1,26 @@
 #pragma once
 // The broker's logic as a pure state machine: decoded client messages and timer ticks in,
 // addressed broker messages out. No sockets here; broker/broker.cpp is the ZeroMQ loop around it.
+#include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include <zrelay/broker_options.hpp>
+#include <zrelay/broker_stats.hpp>
 
 #include "broker/group.hpp"
+#include "broker/payload_account.hpp"
 #include "protocol/messages.hpp"
 
 namespace zrelay::broker {
+
+using Clock = std::chrono::steady_clock;
 
 struct Outgoing {
   ClientId to;
@@ -31,8 +38,10 @@ struct Undelivered {
 
 class BrokerCore {
  public:
-  explicit BrokerCore(BrokerLimits limits, std::string version = "zrelay");
+  explicit BrokerCore(BrokerLimits limits, std::string version = "zrelay", std::uint64_t instance = 0);
 
+  // The time of the messages handled next (the liveness of clients is measured with it).
+  void advance(Clock::time_point now) noexcept { now_ = now; }
   // One message from `from`, authenticated as `user_id` (the ZAP User-Id of the message).
   void handle(const ClientId& from, const std::string& user_id, protocol::ClientMessage&& message);
   // A message from `from` that did not decode.
@@ -43,20 +52,34 @@ class BrokerCore {
   void undeliverable(std::vector<Undelivered>&& failed);
   // Timer: retries what full peers refused.
   void tick();
+  // Timer with the clock: also forgets clients silent for longer than limits.liveness.
+  void tick(Clock::time_point now);
+  // The broker is stopping: every client gets GOODBYE (shutting_down) and is forgotten.
+  void shutdown();
 
   [[nodiscard]] std::vector<Outgoing> take_outbox();
 
   [[nodiscard]] std::size_t client_count() const noexcept { return clients_.size(); }
   [[nodiscard]] const Group* group(const std::string& name) const;
   [[nodiscard]] const BrokerLimits& limits() const noexcept { return limits_; }
+  [[nodiscard]] BrokerStatistics statistics() const;
+  // Payloads are tracked by this account (see PayloadAccount).
+  [[nodiscard]] const PayloadAccount& account() const noexcept { return account_; }
 
  private:
+  struct Held {  // a produced item delivered and not yet acknowledged
+    std::string group;
+    QueuedItem item;
+  };
   struct Client {
     std::string user_id;
     std::string name;
+    Clock::time_point last_seen;
     std::set<std::string> groups;
-    std::set<std::string> stale_groups;  // a broadcast to it was refused: resend the last value
+    std::set<std::string> stale_groups;  // a broadcast to it was refused or skipped: resend the last value
     std::vector<protocol::BrokerMessage> backlog;  // replies it could not take yet, in order
+    std::map<std::uint64_t, Held> held;            // by delivery id, i.e. in delivery order
+    PayloadAccount pending;  // bytes handed to its connection and not yet written
   };
   // A client that lets this many replies pile up is not reading: it is forgotten.
   static constexpr std::size_t max_backlog = 10000;
@@ -69,28 +92,47 @@ class BrokerCore {
   void on(const ClientId& from, Client& client, protocol::Ping&& m);
   void on(const ClientId& from, Client& client, protocol::Bye&& m);
   void on(const ClientId& from, Client& client, protocol::Hello&& m);
+  void on(const ClientId& from, Client& client, protocol::Ack&& m);
 
   // The group named `name`, created if accepted; sends the error and returns null otherwise.
   Group* find_or_create(const ClientId& from, const std::string& name, std::uint64_t seq);
-  void forget(const ClientId& client);
+  // False (and ERROR over_budget sent) if a payload of `size` bytes does not fit the budget.
+  bool fits_budget(const ClientId& from, std::size_t size, std::uint64_t seq, Group& group);
+  // Forgets a client: its unacknowledged items go back to the head of their queues.
+  // GOODBYE tells it why, unless its connection is gone (no reason).
+  void forget(const ClientId& client, std::optional<protocol::GoodbyeReason> reason);
+  void return_held(Client& client, const std::string* only_group);
   // Forgets the clients whose backlog overflowed; called when no loop over members is running.
   void forget_overflowed();
-  // Puts a produced item back at the head of its queue; returns its group.
+  void expire_silent();
+  // Puts a produced item whose send failed back at the head of its queue; returns its group.
   Group* requeue(Outgoing&& out, bool peer_gone);
   void dispatch(Group& group);
   void deliver_produced(const ClientId& to, Group& group, QueuedItem&& item);
   void deliver_last_value(const ClientId& to, Group& group);
+  [[nodiscard]] bool over_pending_limit(const Client& client) const noexcept;
   void notify_dropped(Group& group, QueuedItem&& item);
   void error(const ClientId& to, ErrorCode code, std::uint64_t seq, std::string group, std::string text);
   void send(const ClientId& to, protocol::BrokerMessage&& message);
+  void retry_backlogs();
 
   BrokerLimits limits_;
   std::string version_;
+  std::uint64_t instance_;
+  Clock::time_point now_{};
+  PayloadAccount account_;
   std::unordered_map<ClientId, Client> clients_;
+  // Clients that said BYE while replies to them were still waiting: GOODBYE comes after those.
+  std::unordered_map<ClientId, std::vector<protocol::BrokerMessage>> closing_;
   std::map<std::string, Group> groups_;
   std::set<std::pair<std::string, ClientId>> suspended_;  // (group, client) refused by a full peer
   std::vector<ClientId> overflowed_;  // backlog over max_backlog: forgotten by forget_overflowed()
   std::uint64_t next_delivery_id_ = 1;
+  std::uint64_t expired_clients_ = 0;
+  std::uint64_t overflowed_clients_ = 0;
+  std::uint64_t late_acks_ = 0;
+  std::uint64_t refused_over_budget_ = 0;
+  std::uint64_t malformed_messages_ = 0;
   std::vector<Outgoing> outbox_;
 };
 

@@ -18,14 +18,19 @@ struct QueuedItem {
   zmq::message_t payload;
   ClientId producer;
   std::uint64_t seq = 0;
+  std::uint64_t id = 0;        // the delivery id, kept when the item is delivered again
+  std::uint32_t attempts = 0;  // deliveries so far
 };
 
 struct GroupStats {
   std::uint64_t broadcasts = 0;
   std::uint64_t produced = 0;   // items accepted into the queue or handed over at once
-  std::uint64_t delivered = 0;  // produced items sent to a consumer
+  std::uint64_t delivered = 0;  // deliveries of produced items, redeliveries included
+  std::uint64_t acked = 0;
+  std::uint64_t redelivered = 0;  // items back in the queue because their holder left unacknowledged
   std::uint64_t refused = 0;
   std::uint64_t dropped = 0;
+  std::uint64_t broadcasts_skipped = 0;
 };
 
 class Group {

@@ -44,6 +44,18 @@ void add_options(CLI::App& app, Arguments& args) {
   app.add_option("--max-groups", args.options.limits.max_groups, "most groups the broker keeps")->capture_default_str();
   app.add_option("--io-threads", args.options.io_threads, "libzmq I/O threads (CURVE runs there)")
       ->capture_default_str();
+  app.add_option("--max-payload-bytes", args.options.limits.max_payload_bytes,
+                 "payload bytes the broker holds at most (queues, unacknowledged items, last values, send queues)")
+      ->capture_default_str();
+  app.add_option("--max-client-pending-bytes", args.options.limits.max_client_pending_bytes,
+                 "bytes waiting to be written to one client before it gets no more for now")
+      ->capture_default_str();
+  app.add_option_function<long>(
+         "--heartbeat-ms", [&args](long ms) { args.options.limits.heartbeat = std::chrono::milliseconds(ms); },
+         "how often clients must show they are alive (default 1000)");
+  app.add_option_function<long>(
+         "--liveness-ms", [&args](long ms) { args.options.limits.liveness = std::chrono::milliseconds(ms); },
+         "a client silent this long is forgotten and its unacknowledged items go to others (default 3000)");
 }
 
 // Fills groups, certificate and authorized keys from the arguments or the state directory.

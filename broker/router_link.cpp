@@ -21,6 +21,7 @@ std::string user_id_of(zmq::message_t& frame) {
 }  // namespace
 
 void RouterLink::receive_batch() {
+  core_.advance(Clock::now());
   for (int i = 0; i < batch_size; ++i) {
     auto received = receive();
     if (!received) break;
@@ -66,6 +67,9 @@ void RouterLink::handle(Received&& received) {
   } catch (const Error& e) {
     spdlog::warn("refused a message from key {}: {}", user_id, e.what());
     core_.reject(received.from, e);
+  } catch (const std::exception& e) {  // a fault of ours, e.g. out of memory: this message only
+    spdlog::error("failed to handle a message from key {}: {}", user_id, e.what());
+    core_.reject(received.from, Error(ErrorCode::internal, std::string("the broker failed to handle this message: ") + e.what()));
   }
 }
 

@@ -276,14 +276,16 @@ void BrokerLink::after_loss(Clock::time_point now) {
 
 void BrokerLink::close_when_drained(zmq::socket_t& pipe) {
   if (bye_sent_) return;
-  if (session_.ever_active() && session_.state() != SessionState::active) return;  // wait for a session
   const bool pipe_empty = (pipe.get(zmq::sockopt::events) & ZMQ_POLLIN) == 0;
   const bool acks_empty = hooks_->acks == nullptr || hooks_->acks->empty();
   if (!outbox_.empty() || !pipe_empty || !acks_empty || (hooks_->submitting && hooks_->submitting())) return;
-  bye_sent_ = true;
-  if (auto bye = session_.close()) {
-    queue(std::move(*bye));
+  if (session_.state() == SessionState::active) {
+    bye_sent_ = true;
+    queue(*session_.close());
     flush();
+  } else if (session_.unconfirmed() == 0) {
+    // No session now, and the broker has confirmed everything: nothing is left to say.
+    (void)session_.close();
   }
 }
 

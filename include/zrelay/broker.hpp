@@ -6,6 +6,7 @@
 #include <string>
 
 #include <zrelay/broker_options.hpp>
+#include <zrelay/broker_stats.hpp>
 
 namespace zrelay {
 
@@ -19,7 +20,8 @@ class Broker {
   Broker(Broker&&) noexcept;
   Broker& operator=(Broker&&) noexcept;
 
-  // Stops serving and closes the socket (bounded by the linger option). Idempotent.
+  // Stops serving: every client gets GOODBYE (shutting_down), then the socket closes (bounded
+  // by the linger option). Idempotent.
   void stop() noexcept;
 
   // The bound address with the port the OS chose, e.g. "tcp://127.0.0.1:40213".
@@ -27,6 +29,8 @@ class Broker {
   [[nodiscard]] std::string public_key() const;
   // Connections refused by authentication so far.
   [[nodiscard]] std::size_t denied_count() const;
+  // Counters and sizes, refreshed by the broker every tick (100 ms by default).
+  [[nodiscard]] BrokerStatistics stats() const;
 
  private:
   class Impl;

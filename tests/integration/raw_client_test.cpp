@@ -6,6 +6,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <thread>
+
 #include <zmq.hpp>
 
 #include "protocol/zmq_compat.hpp"
@@ -88,13 +90,37 @@ class RawClientTest : public testing::RelayFixture {
   zmq::context_t context{1};
 };
 
+std::string u32(std::uint32_t v) { return i32(static_cast<std::int32_t>(v)); }
+
+// Waits until the broker's published numbers satisfy `done` (they are refreshed every tick).
+template <class Predicate>
+BrokerStatistics wait_for_stats(const Broker& broker, Predicate done) {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  BrokerStatistics stats = broker.stats();
+  while (!done(stats) && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));  // polling a condition, with a deadline
+    stats = broker.stats();
+  }
+  return stats;
+}
+
+std::uint64_t acked_in(const BrokerStatistics& stats, const std::string& group) {
+  for (const auto& g : stats.groups) {
+    if (g.name == group) return g.acked;
+  }
+  return 0;
+}
+
 TEST_F(RawClientTest, SpeaksTheProtocolWithPlainLibzmq) {
   RawClient client(context, *broker, client_key);
   client.send({header(0x01), "python-worker"});
   const auto welcome = client.receive();
-  ASSERT_EQ(welcome.size(), 3u);
+  ASSERT_EQ(welcome.size(), 6u);
   EXPECT_EQ(welcome[0], header(0x81));
   EXPECT_EQ(welcome[1], u64(BrokerLimits{}.max_message_size));
+  EXPECT_EQ(welcome[3].size(), 8u) << "broker instance";
+  EXPECT_EQ(welcome[4], u32(1000)) << "heartbeat ms";
+  EXPECT_EQ(welcome[5], u32(3000)) << "liveness ms";
   client.send({header(0x02), "g"});
   EXPECT_EQ(client.receive(), (Frames{header(0x82), "g"}));
 
@@ -103,14 +129,40 @@ TEST_F(RawClientTest, SpeaksTheProtocolWithPlainLibzmq) {
   cpp->sync();
   client.send({header(0x06), "g", i32(1)});
   const auto deliver = client.receive();
-  ASSERT_EQ(deliver.size(), 5u);
+  ASSERT_EQ(deliver.size(), 6u);
   EXPECT_EQ(deliver[0], header(0x84));
   EXPECT_EQ(deliver[1], "g");
   EXPECT_EQ(deliver[2], std::string(1, '\x02'));
-  EXPECT_EQ(deliver[4], "from C++");
+  EXPECT_EQ(deliver[4], u32(1)) << "first attempt";
+  EXPECT_EQ(deliver[5], "from C++");
+  client.send({header(0x09), deliver[3]});  // ACK its delivery id
+  EXPECT_EQ(acked_in(wait_for_stats(*broker, [](const auto& s) { return acked_in(s, "g") == 1; }), "g"), 1u);
 
   client.send({header(0x08)});
-  EXPECT_EQ(client.receive(), Frames{header(0x87)});
+  EXPECT_EQ(client.receive(), (Frames{header(0x87), std::string(1, '\0')}));
+}
+
+TEST_F(RawClientTest, AnItemHeldAtByeGoesToAnotherConsumerWithItsId) {
+  RawClient client(context, *broker, client_key);
+  client.send({header(0x01), "holder"});
+  (void)client.receive();
+  client.send({header(0x02), "g"});
+  (void)client.receive();
+  client.send({header(0x06), "g", i32(1)});
+  client.send({header(0x07), u64(9)});
+  EXPECT_EQ(client.receive(), (Frames{header(0x86), u64(9)})) << "the credit is registered";
+  auto cpp = endpoint({"g"});
+  cpp->produce_raw(std::string_view("work"), "g");
+  const auto deliver = client.receive();
+  ASSERT_EQ(deliver.size(), 6u);
+  client.send({header(0x08)});  // BYE without ACK
+  EXPECT_EQ(client.receive(), (Frames{header(0x87), std::string(1, '\0')}));
+  cpp->notify("g", 1);
+  const auto got = receive(*cpp, 1);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].text(), "work");
+  EXPECT_EQ(u64(got[0].delivery_id()), deliver[3]);
+  EXPECT_EQ(got[0].attempt(), 2u);
 }
 
 TEST_F(RawClientTest, CommandBeforeHelloIsRefused) {
@@ -133,6 +185,7 @@ TEST_F(RawClientTest, MalformedMessagesGetErrorsAndTheBrokerKeepsServing) {
       {{header(0x06), "g", "xx"}, ErrorCode::malformed_message},
       {{header(0x7e)}, ErrorCode::malformed_message},
       {{header(0x81), u64(1), "v"}, ErrorCode::malformed_message},
+      {{header(0x09), "1234567"}, ErrorCode::malformed_message},
       {{header(0x05), u64(1), "g", std::string(4, '\0'), "p"}, ErrorCode::invalid_argument},
       {{header(0x06), "g", i32(5)}, ErrorCode::not_member},
       {Frames(50, "x"), ErrorCode::malformed_message},

@@ -52,17 +52,23 @@ TEST(Codec, ClientMessagesRoundTrip) {
   EXPECT_EQ(round_trip_client<Ready>(Ready{"q", 256}).credits, 256);
   EXPECT_EQ(round_trip_client<Ping>(Ping{42}).token, 42u);
   EXPECT_NO_THROW(round_trip_client<Bye>(Bye{}));
+  const auto ack = round_trip_client<Ack>(Ack{{1, 0xFFFFFFFFFFFFFFFFull, 42}});
+  EXPECT_EQ(ack.delivery_ids, (std::vector<std::uint64_t>{1, 0xFFFFFFFFFFFFFFFFull, 42}));
 }
 
 TEST(Codec, BrokerMessagesRoundTrip) {
-  const auto welcome = round_trip_broker<Welcome>(Welcome{1u << 28, "zrelay 0.1"});
+  const auto welcome = round_trip_broker<Welcome>(Welcome{1u << 28, "zrelay 0.1", 0xABCDEF0123456789ull, 1000, 3000});
   EXPECT_EQ(welcome.max_message_size, 1u << 28);
   EXPECT_EQ(welcome.broker_version, "zrelay 0.1");
+  EXPECT_EQ(welcome.instance, 0xABCDEF0123456789ull);
+  EXPECT_EQ(welcome.heartbeat_ms, 1000u);
+  EXPECT_EQ(welcome.liveness_ms, 3000u);
   EXPECT_EQ(round_trip_broker<Joined>(Joined{"g"}).group, "g");
   EXPECT_EQ(round_trip_broker<Left>(Left{"g"}).group, "g");
-  const auto deliver = round_trip_broker<Deliver>(Deliver{"g", Kind::produced, 99, zmq::message_t(std::string("p"))});
+  const auto deliver = round_trip_broker<Deliver>(Deliver{"g", Kind::produced, 99, 3, zmq::message_t(std::string("p"))});
   EXPECT_EQ(deliver.kind, Kind::produced);
   EXPECT_EQ(deliver.delivery_id, 99u);
+  EXPECT_EQ(deliver.attempt, 3u);
   EXPECT_EQ(deliver.payload.to_string(), "p");
   const auto error = round_trip_broker<ErrorReply>(ErrorReply{ErrorCode::queue_full, 5, "g", "full"});
   EXPECT_EQ(error.code, ErrorCode::queue_full);
@@ -71,7 +77,24 @@ TEST(Codec, BrokerMessagesRoundTrip) {
   EXPECT_EQ(error.text, "full");
   EXPECT_EQ(round_trip_broker<ErrorReply>(ErrorReply{ErrorCode::hello_expected, 0, "", "x"}).group, "");
   EXPECT_EQ(round_trip_broker<Pong>(Pong{3}).token, 3u);
-  EXPECT_NO_THROW(round_trip_broker<Goodbye>(Goodbye{}));
+  EXPECT_EQ(round_trip_broker<Goodbye>(Goodbye{}).reason, GoodbyeReason::bye);
+  EXPECT_EQ(round_trip_broker<Goodbye>(Goodbye{GoodbyeReason::expired}).reason, GoodbyeReason::expired);
+}
+
+TEST(Codec, AckIdsAreOneFrameOfBigEndianU64) {
+  Frames frames = encode(ClientMessage{Ack{{258}}});
+  ASSERT_EQ(frames.size(), 2u);
+  EXPECT_EQ(frames[1].to_string(), std::string("\x00\x00\x00\x00\x00\x00\x01\x02", 8));
+  EXPECT_EQ(client_error(frames_of({header(Command::ack), ""})), ErrorCode::malformed_message) << "no ids";
+  EXPECT_EQ(client_error(frames_of({header(Command::ack), "1234567"})), ErrorCode::malformed_message) << "7 bytes";
+  EXPECT_EQ(client_error(frames_of({header(Command::ack), std::string(8 * 8193, '\0')})), ErrorCode::malformed_message)
+      << "over 8192 ids";
+  EXPECT_EQ(client_error(frames_of({header(Command::ack), std::string(8 * 8192, '\0')})), ErrorCode::ok);
+}
+
+TEST(Codec, RejectsUnknownGoodbyeReason) {
+  Frames frames = frames_of({header(Command::goodbye), std::string("\x04", 1)});
+  EXPECT_THROW((void)decode_broker(frames), Error);
 }
 
 TEST(Codec, HeaderIsSignatureVersionCommand) {
@@ -110,7 +133,8 @@ TEST(Codec, RejectsMalformedMessages) {
 }
 
 TEST(Codec, RejectsUnknownDeliveryKind) {
-  Frames frames = frames_of({header(Command::deliver), "g", std::string("\x03", 1), std::string(8, '\0'), "p"});
+  Frames frames =
+      frames_of({header(Command::deliver), "g", std::string("\x03", 1), std::string(8, '\0'), std::string(4, '\0'), "p"});
   EXPECT_THROW((void)decode_broker(frames), Error);
 }
 
