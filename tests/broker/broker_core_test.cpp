@@ -1,5 +1,5 @@
 // The broker's logic without sockets: messages in, addressed messages out.
-#include "broker/broker_core.hpp"
+#include "tests/broker/core_fixture.hpp"
 
 #include <algorithm>
 #include <limits>
@@ -13,55 +13,6 @@ namespace {
 
 using namespace protocol;
 
-class BrokerCoreTest : public ::testing::Test {
- protected:
-  void make_core(BrokerLimits limits = {}) { core = std::make_unique<BrokerCore>(std::move(limits)); }
-  void SetUp() override { make_core(); }
-
-  // Sends `message` from `client` (authenticated as key "key-<client>") and returns the replies.
-  std::vector<Outgoing> send(const ClientId& client, ClientMessage&& message) {
-    core->handle(client, "key-" + client, std::move(message));
-    return core->take_outbox();
-  }
-
-  void hello(const ClientId& client) {
-    auto out = send(client, Hello{client});
-    ASSERT_EQ(out.size(), 1u);
-    ASSERT_TRUE(std::holds_alternative<Welcome>(out[0].message));
-  }
-
-  void join(const ClientId& client, const std::string& group) {
-    auto out = send(client, Join{group});
-    ASSERT_FALSE(out.empty());
-    ASSERT_TRUE(std::holds_alternative<Joined>(out[0].message)) << "join refused";
-  }
-
-  void undeliverable(Outgoing&& out, bool peer_gone) {
-    std::vector<Undelivered> failed;
-    failed.push_back(Undelivered{std::move(out), peer_gone});
-    core->undeliverable(std::move(failed));
-  }
-
-  static zmq::message_t bytes(const std::string& text) { return zmq::message_t(text.data(), text.size()); }
-
-  static std::vector<std::string> payloads_to(const std::vector<Outgoing>& out, const ClientId& to, Kind kind) {
-    std::vector<std::string> texts;
-    for (const auto& o : out) {
-      const auto* d = std::get_if<Deliver>(&o.message);
-      if (o.to == to && d != nullptr && d->kind == kind) texts.push_back(d->payload.to_string());
-    }
-    return texts;
-  }
-
-  static const ErrorReply* error_in(const std::vector<Outgoing>& out) {
-    for (const auto& o : out) {
-      if (const auto* e = std::get_if<ErrorReply>(&o.message)) return e;
-    }
-    return nullptr;
-  }
-
-  std::unique_ptr<BrokerCore> core;
-};
 
 TEST_F(BrokerCoreTest, CommandsBeforeHelloAreRefused) {
   auto out = send("a", Join{"g"});

@@ -1,0 +1,93 @@
+// Payload bytes are counted wherever they are held, and bounded: globally, and per client.
+#include "broker/payload_account.hpp"
+#include "tests/broker/core_fixture.hpp"
+
+namespace zrelay::broker {
+namespace {
+
+TEST(PayloadAccount, CountsABufferOnceUntilItsLastCopyIsReleased) {
+  PayloadAccount account;
+  std::optional<zmq::message_t> tracked = account.track(zmq::message_t(std::string(1000, 'x')));
+  EXPECT_EQ(account.bytes(), 1000u);
+  zmq::message_t copy;
+  copy.copy(*tracked);
+  EXPECT_EQ(account.bytes(), 1000u) << "copies share the buffer";
+  tracked.reset();
+  EXPECT_EQ(account.bytes(), 1000u);
+  EXPECT_EQ(copy.to_string(), std::string(1000, 'x'));
+  copy = zmq::message_t();
+  EXPECT_EQ(account.bytes(), 0u);
+}
+
+TEST(PayloadAccount, AMessageMayOutliveItsAccount) {
+  std::optional<zmq::message_t> survivor;
+  {
+    PayloadAccount account;
+    survivor = account.track(zmq::message_t(std::string(10, 'x')));
+  }
+  EXPECT_EQ(survivor->to_string(), std::string(10, 'x'));
+  survivor.reset();  // must not touch freed memory (ASan checks this)
+}
+
+class PayloadBudget : public BrokerCoreTest {
+ protected:
+  void SetUp() override {
+    BrokerLimits limits;
+    limits.max_payload_bytes = 1000;
+    limits.max_client_pending_bytes = 250;
+    make_core(limits);
+    hello("p");
+  }
+};
+
+TEST_F(PayloadBudget, OverTheBudgetIsRefusedWithOverBudgetAndCounted) {
+  EXPECT_EQ(error_in(send("p", Produce{1, "q", 1, bytes(std::string(600, 'a'))})), nullptr);
+  const auto out = send("p", Produce{2, "q", 3, bytes(std::string(600, 'b'))});
+  ASSERT_NE(error_in(out), nullptr);
+  EXPECT_EQ(error_in(out)->code, ErrorCode::over_budget);
+  EXPECT_EQ(error_in(out)->seq, 2u);
+  EXPECT_EQ(error_in(send("p", Broadcast{3, "w", bytes(std::string(600, 'c'))}))->code, ErrorCode::over_budget);
+  EXPECT_EQ(error_in(send("p", Broadcast{4, "w", bytes(std::string(400, 'd'))})), nullptr) << "still fits";
+  const auto stats = core->statistics();
+  EXPECT_EQ(stats.payload_bytes, 1000u);
+  EXPECT_EQ(stats.refused_over_budget, 2u);
+  EXPECT_EQ(stats_of("q").refused, 3u) << "all three copies";
+}
+
+TEST_F(PayloadBudget, BytesAreFreedWhenTheDeliveriesAreReleased) {
+  (void)send("p", Produce{1, "q", 1, bytes(std::string(600, 'a'))});
+  hello("c");
+  join("c", "q");
+  auto out = send("c", Ready{"q", 1});
+  ASSERT_EQ(produced_to(out, "c").size(), 1u);
+  const auto& delivery = *produced_to(out, "c")[0];
+  (void)send("c", Ack{{delivery.delivery_id}});
+  EXPECT_EQ(core->account().bytes(), 600u) << "the delivery on its way still holds it";
+  out.clear();  // as libzmq does once the message is written
+  EXPECT_EQ(core->account().bytes(), 0u);
+}
+
+TEST_F(PayloadBudget, AClientBehindOnItsConnectionGetsNoMoreItemsAndOnlyTheNewestBroadcast) {
+  hello("slow");
+  hello("fast");
+  join("slow", "w");
+  join("slow", "q");
+  join("fast", "q");
+  auto kept = send("p", Broadcast{1, "w", bytes(std::string(300, '1'))});  // not yet written: 300 pending
+  ASSERT_EQ(payloads_to(kept, "slow", Kind::broadcast).size(), 1u);
+  EXPECT_TRUE(payloads_to(send("p", Broadcast{2, "w", bytes(std::string(100, '2'))}), "slow", Kind::broadcast).empty());
+  EXPECT_TRUE(payloads_to(send("p", Broadcast{3, "w", bytes(std::string(100, '3'))}), "slow", Kind::broadcast).empty());
+  EXPECT_EQ(stats_of("w").broadcasts_skipped, 1u) << "counted once per stale period";
+
+  (void)send("slow", Ready{"q", 1});
+  (void)send("fast", Ready{"q", 1});
+  EXPECT_EQ(produced_to(send("p", Produce{4, "q", 1, bytes("item")}), "fast").size(), 1u)
+      << "the item goes to a consumer whose connection keeps up";
+
+  kept.clear();  // the slow connection caught up
+  const auto out = tick_at(std::chrono::milliseconds(100));
+  EXPECT_EQ(payloads_to(out, "slow", Kind::broadcast), std::vector<std::string>{std::string(100, '3')});
+}
+
+}  // namespace
+}  // namespace zrelay::broker
