@@ -75,7 +75,7 @@ TEST_F(ConsumerFaults, KilledConsumersItemsGoToAnotherConsumerOverManyTrials) {
 }
 
 TEST_F(ConsumerFaults, KilledConsumerSoak) {  // label soak: not run by CI by default
-  if (std::getenv("ZRELAY_SOAK") == nullptr) GTEST_SKIP() << "set ZRELAY_SOAK=1 (ctest -L soak)";
+  if (std::getenv("ZRELAY_SOAK") == nullptr) GTEST_SKIP() << "set ZRELAY_SOAK=1 to run it (ZRELAY_SOAK=1 ctest -R Soak)";
   for (int trial = 0; trial < 50; ++trial) {
     SCOPED_TRACE("trial " + std::to_string(trial));
     killed_consumer_trial("soak-" + std::to_string(trial), 200, 1 + trial % 50);
