@@ -85,7 +85,6 @@ void BrokerCore::on(const ClientId& from, Client& client, Leave&& m) {
   }
   Group& group = groups_.at(m.group);
   group.remove_member(from);
-  client.stale_groups.erase(m.group);
   suspended_.erase({m.group, from});
   return_held(client, &m.group);
   send(from, Left{m.group});
@@ -168,12 +167,19 @@ void BrokerCore::on(const ClientId& from, Client& client, Ready&& m) {
     dispatch(group);
     return;
   }
-  while (auto item = group.pop()) deliver_produced(from, group, std::move(*item));
+  // Every item queued now; what its connection cannot take yet becomes credits, sent after a tick.
+  std::int64_t owed = static_cast<std::int64_t>(group.queue_size());
+  for (; owed > 0 && !over_pending_limit(client); --owed) deliver_produced(from, group, std::move(*group.pop()));
+  if (owed > 0) {
+    group.add_credits(from, owed);
+    group.suspend(from);
+    suspended_.insert({m.group, from});
+  }
 }
 
 void BrokerCore::on(const ClientId& from, Client&, Ping&& m) { send(from, Pong{m.token}); }
 
-void BrokerCore::on(const ClientId& from, Client& client, Ack&& m) {
+void BrokerCore::on(const ClientId&, Client& client, Ack&& m) {
   for (const std::uint64_t id : m.delivery_ids) {
     const auto held = client.held.find(id);
     if (held == client.held.end()) {
@@ -186,20 +192,16 @@ void BrokerCore::on(const ClientId& from, Client& client, Ack&& m) {
 }
 
 void BrokerCore::on(const ClientId& from, Client& client, Bye&&) {
-  auto backlog = std::move(client.backlog);
-  forget(from, GoodbyeReason::bye);
-  if (backlog.empty()) return;
-  // Replies still waiting go first; GOODBYE, which forget() queued, after them.
-  std::vector<BrokerMessage> goodbye;
-  for (auto it = outbox_.begin(); it != outbox_.end(); ++it) {
-    if (it->to == from && std::holds_alternative<Goodbye>(it->message)) {
-      goodbye.push_back(std::move(it->message));
-      outbox_.erase(it);
-      break;
-    }
+  Closing closing{std::move(client.backlog), now_};
+  forget(from, std::nullopt);
+  // GOODBYE goes after the replies still waiting. The record stays until GOODBYE went out
+  // (a refused one comes back through undeliverable()) or the peer is gone.
+  if (closing.backlog.empty()) {
+    outbox_.push_back(Outgoing{from, Goodbye{GoodbyeReason::bye}, {}, 0});
+  } else {
+    closing.backlog.push_back(Goodbye{GoodbyeReason::bye});
   }
-  for (auto& message : goodbye) backlog.push_back(std::move(message));
-  closing_[from] = std::move(backlog);
+  closing_.insert_or_assign(from, std::move(closing));
 }
 
 Group* BrokerCore::find_or_create(const ClientId& from, const std::string& name, std::uint64_t seq) {
@@ -240,17 +242,22 @@ void BrokerCore::forget(const ClientId& client, std::optional<GoodbyeReason> rea
 }
 
 void BrokerCore::return_held(Client& client, const std::string* only_group) {
-  // Last first: each goes to the head, so they end up in delivery order before anything newer.
-  for (auto it = client.held.rbegin(); it != client.held.rend();) {
+  std::vector<Held> back;
+  for (auto it = client.held.begin(); it != client.held.end();) {
     if (only_group != nullptr && it->second.group != *only_group) {
       ++it;
       continue;
     }
-    if (auto group = groups_.find(it->second.group); group != groups_.end()) {
+    back.push_back(std::move(it->second));
+    it = client.held.erase(it);
+  }
+  // Last delivered first: each goes to the head, so they end up in delivery order before anything newer.
+  std::sort(back.begin(), back.end(), [](const Held& a, const Held& b) { return a.order > b.order; });
+  for (Held& held : back) {
+    if (auto group = groups_.find(held.group); group != groups_.end()) {
       ++group->second.stats.redelivered;
-      group->second.push_front(std::move(it->second.item));
+      group->second.push_front(std::move(held.item));
     }
-    it = std::make_reverse_iterator(client.held.erase(std::next(it).base()));
   }
 }
 
@@ -282,25 +289,32 @@ void BrokerCore::deliver_produced(const ClientId& to, Group& group, QueuedItem&&
   zmq::message_t payload = share(item.payload);
   if (client != clients_.end()) {
     payload = client->second.pending.track(std::move(payload));
-    client->second.held.insert_or_assign(item.id, Held{group.name(), QueuedItem{share(item.payload), item.producer,
-                                                                                item.seq, item.id, item.attempts}});
+    client->second.held.insert_or_assign(
+        item.id, Held{group.name(), QueuedItem{share(item.payload), item.producer, item.seq, item.id, item.attempts},
+                      ++handed_out_});
   }
   outbox_.push_back(Outgoing{to, Deliver{group.name(), Kind::produced, item.id, item.attempts, std::move(payload)},
                              std::move(item.producer), item.seq});
 }
 
 void BrokerCore::deliver_last_value(const ClientId& to, Group& group) {
-  zmq::message_t* value = group.last_value();
-  if (value == nullptr) return;
+  if (group.last_value() == nullptr) return;
   auto client = clients_.find(to);
-  if (client != clients_.end() && over_pending_limit(client->second)) {
-    // Broadcast is a last value: this member gets the newest one once its connection catches up.
-    if (client->second.stale_groups.insert(group.name()).second) ++group.stats.broadcasts_skipped;
+  if (client == clients_.end()) return;
+  Client& member = client->second;
+  if (member.backlog.empty() && !over_pending_limit(member)) {
+    outbox_.push_back(last_value_delivery(to, member, group));
     return;
   }
-  zmq::message_t payload = share(*value);
-  if (client != clients_.end()) payload = client->second.pending.track(std::move(payload));
-  send(to, Deliver{group.name(), Kind::broadcast, next_delivery_id_++, 1, std::move(payload)});
+  // Broadcast is a last value: behind other replies or a connection that is behind, the member
+  // gets the newest one in this place; a value replaced while waiting is skipped.
+  if (!member.backlog.push_back_last_value(group.name())) ++group.stats.broadcasts_skipped;
+  note_backlog(to, member);
+}
+
+Outgoing BrokerCore::last_value_delivery(const ClientId& to, Client& client, Group& group) {
+  zmq::message_t payload = client.pending.track(share(*group.last_value()));
+  return Outgoing{to, Deliver{group.name(), Kind::broadcast, next_delivery_id_++, 1, std::move(payload)}, {}, 0};
 }
 
 void BrokerCore::notify_dropped(Group& group, QueuedItem&& item) {
@@ -312,11 +326,8 @@ void BrokerCore::notify_dropped(Group& group, QueuedItem&& item) {
 }
 
 void BrokerCore::undeliverable(std::vector<Undelivered>&& failed) {
-  for (auto& f : failed) {
-    if (f.peer_gone) forget(f.out.to, std::nullopt);
-  }
-  // Each re-queued item goes to the head of its queue: last first keeps them in order, and
-  // nothing is handed out again before all of them are back.
+  // Items first, while their holders are still known, so an item that never left keeps its
+  // attempt count. Each goes back to the head of its queue: last first keeps them in order.
   std::set<Group*> requeued;
   for (auto it = failed.rbegin(); it != failed.rend(); ++it) {
     const auto* deliver = std::get_if<Deliver>(&it->out.message);
@@ -324,26 +335,34 @@ void BrokerCore::undeliverable(std::vector<Undelivered>&& failed) {
       if (Group* group = requeue(std::move(it->out), it->peer_gone)) requeued.insert(group);
     }
   }
-  for (Group* group : requeued) dispatch(*group);
+  // Then the gone peers: what they still hold was delivered earlier and goes in front.
+  std::map<ClientId, std::vector<BrokerMessage>> refused;
   for (auto& f : failed) {
-    if (f.peer_gone) continue;
-    if (auto closing = closing_.find(f.out.to); closing != closing_.end()) {
-      closing->second.push_back(std::move(f.out.message));
+    if (f.peer_gone) {
+      forget(f.out.to, std::nullopt);
+      closing_.erase(f.out.to);
       continue;
     }
-    auto client = clients_.find(f.out.to);
-    if (client == clients_.end()) continue;
-    if (const auto* deliver = std::get_if<Deliver>(&f.out.message)) {
-      if (deliver->kind == Kind::broadcast) client->second.stale_groups.insert(deliver->group);
-    } else {
-      client->second.backlog.push_back(std::move(f.out.message));
-      if (client->second.backlog.size() == max_backlog + 1) overflowed_.push_back(f.out.to);
-    }
+    const auto* deliver = std::get_if<Deliver>(&f.out.message);
+    if (deliver == nullptr || deliver->kind != Kind::produced) refused[f.out.to].push_back(std::move(f.out.message));
   }
-  for (auto& f : failed) {
-    if (f.peer_gone) closing_.erase(f.out.to);
-  }
+  for (auto& [id, messages] : refused) wait_again(id, std::move(messages));
+  for (Group* group : requeued) dispatch(*group);
   forget_overflowed();
+}
+
+void BrokerCore::wait_again(const ClientId& id, std::vector<BrokerMessage>&& refused) {
+  if (auto closing = closing_.find(id); closing != closing_.end()) {
+    closing->second.backlog.push_front(std::move(refused));
+  } else if (auto client = clients_.find(id); client != clients_.end()) {
+    client->second.backlog.push_front(std::move(refused));
+    note_backlog(id, client->second);
+  }
+}
+
+void BrokerCore::note_backlog(const ClientId& id, const Client& client) {
+  // Not forgotten now: callers may be looping over members.
+  if (client.backlog.size() > max_backlog) overflowed_.push_back(id);
 }
 
 Group* BrokerCore::requeue(Outgoing&& out, bool peer_gone) {
@@ -373,7 +392,16 @@ Group* BrokerCore::requeue(Outgoing&& out, bool peer_gone) {
 void BrokerCore::tick(Clock::time_point now) {
   now_ = now;
   expire_silent();
-  tick();
+  retry_closing();
+  for (auto& [id, client] : clients_) flush_backlog(id, &client, client.backlog);
+  auto suspended = std::move(suspended_);
+  suspended_.clear();
+  for (const auto& [name, client] : suspended) {
+    Group& group = groups_.at(name);
+    group.resume(client);
+    dispatch(group);
+  }
+  forget_overflowed();
 }
 
 void BrokerCore::expire_silent() {
@@ -387,39 +415,41 @@ void BrokerCore::expire_silent() {
   }
 }
 
-void BrokerCore::retry_backlogs() {
-  for (auto& [id, client] : clients_) {
-    for (auto& message : std::exchange(client.backlog, {})) outbox_.push_back(Outgoing{id, std::move(message), {}, 0});
-  }
-  for (auto& [id, backlog] : std::exchange(closing_, {})) {
-    for (auto& message : backlog) outbox_.push_back(Outgoing{id, std::move(message), {}, 0});
+void BrokerCore::retry_closing() {
+  for (auto it = closing_.begin(); it != closing_.end();) {
+    // Empty: GOODBYE went out at an earlier flush and was not refused. A peer that does not
+    // read for the liveness window is not waited for any longer.
+    if (it->second.backlog.empty() || now_ - it->second.since > limits_.liveness) {
+      it = closing_.erase(it);
+      continue;
+    }
+    flush_backlog(it->first, nullptr, it->second.backlog);
+    ++it;
   }
 }
 
-void BrokerCore::tick() {
-  retry_backlogs();
-  auto suspended = std::move(suspended_);
-  suspended_.clear();
-  for (const auto& [name, client] : suspended) {
-    Group& group = groups_.at(name);
-    group.resume(client);
-    dispatch(group);
-  }
-  for (auto& [id, client] : clients_) {
-    auto stale = std::move(client.stale_groups);
-    client.stale_groups.clear();
-    for (const std::string& name : stale) {
-      if (client.groups.count(name) != 0) deliver_last_value(id, groups_.at(name));
+void BrokerCore::flush_backlog(const ClientId& id, Client* client, Backlog& backlog) {
+  while (!backlog.empty()) {
+    if (!backlog.front().message && client != nullptr && over_pending_limit(*client)) return;
+    Waiting next = backlog.take_front();
+    if (next.message) {
+      outbox_.push_back(Outgoing{id, std::move(*next.message), {}, 0});
+    } else if (client != nullptr && client->groups.count(next.group) != 0) {
+      outbox_.push_back(last_value_delivery(id, *client, groups_.at(next.group)));
     }
   }
-  forget_overflowed();
 }
 
 void BrokerCore::shutdown() {
-  std::vector<ClientId> ids;
-  for (const auto& [id, client] : clients_) ids.push_back(id);
-  for (const ClientId& id : ids) forget(id, GoodbyeReason::shutting_down);
+  for (auto& [id, client] : clients_) {
+    for (const std::string& name : client.groups) groups_.at(name).remove_member(id);
+    client.backlog.push_back(Goodbye{GoodbyeReason::shutting_down});
+    flush_backlog(id, nullptr, client.backlog);
+  }
+  for (auto& [id, closing] : closing_) flush_backlog(id, nullptr, closing.backlog);
+  clients_.clear();
   closing_.clear();
+  suspended_.clear();
 }
 
 std::vector<Outgoing> BrokerCore::take_outbox() {
@@ -463,7 +493,11 @@ void BrokerCore::send(const ClientId& to, BrokerMessage&& message) {
   // Behind a backlog, a reply waits its turn: a PONG must not overtake an earlier ERROR.
   if (auto client = clients_.find(to); client != clients_.end() && !client->second.backlog.empty()) {
     client->second.backlog.push_back(std::move(message));
-    if (client->second.backlog.size() == max_backlog + 1) overflowed_.push_back(to);  // not now: callers may be looping over members
+    note_backlog(to, client->second);
+    return;
+  }
+  if (auto closing = closing_.find(to); closing != closing_.end() && !closing->second.backlog.empty()) {
+    if (closing->second.backlog.size() < max_backlog) closing->second.backlog.push_back(std::move(message));
     return;
   }
   outbox_.push_back(Outgoing{to, std::move(message), {}, 0});

@@ -14,6 +14,7 @@
 #include <zrelay/broker_options.hpp>
 #include <zrelay/broker_stats.hpp>
 
+#include "broker/backlog.hpp"
 #include "broker/group.hpp"
 #include "broker/payload_account.hpp"
 #include "protocol/messages.hpp"
@@ -50,11 +51,12 @@ class BrokerCore {
   // their queue (in order), a refused broadcast is resent as the last value, other messages
   // wait in the peer's backlog; all of it is retried on the next tick.
   void undeliverable(std::vector<Undelivered>&& failed);
-  // Timer: retries what full peers refused.
-  void tick();
-  // Timer with the clock: also forgets clients silent for longer than limits.liveness.
+  // Timer: forgets clients silent for longer than limits.liveness, retries what full peers
+  // refused and what waited for a connection that was behind.
   void tick(Clock::time_point now);
-  // The broker is stopping: every client gets GOODBYE (shutting_down) and is forgotten.
+  void tick() { tick(now_); }
+  // The broker is stopping: every client gets what still waits for it, then GOODBYE
+  // (shutting_down), and is forgotten. Nothing is handed out again.
   void shutdown();
 
   [[nodiscard]] std::vector<Outgoing> take_outbox();
@@ -70,16 +72,21 @@ class BrokerCore {
   struct Held {  // a produced item delivered and not yet acknowledged
     std::string group;
     QueuedItem item;
+    std::uint64_t order = 0;  // when it was handed out, for putting items back in delivery order
   };
   struct Client {
     std::string user_id;
     std::string name;
     Clock::time_point last_seen;
     std::set<std::string> groups;
-    std::set<std::string> stale_groups;  // a broadcast to it was refused or skipped: resend the last value
-    std::vector<protocol::BrokerMessage> backlog;  // replies it could not take yet, in order
-    std::map<std::uint64_t, Held> held;            // by delivery id, i.e. in delivery order
+    Backlog backlog;  // replies it could not take yet, in order
+    std::map<std::uint64_t, Held> held;  // by delivery id
     PayloadAccount pending;  // bytes handed to its connection and not yet written
+  };
+  // A client that said BYE: forgotten, but GOODBYE and the replies before it are still to go.
+  struct Closing {
+    Backlog backlog;
+    Clock::time_point since;
   };
   // A client that lets this many replies pile up is not reading: it is forgotten.
   static constexpr std::size_t max_backlog = 10000;
@@ -110,11 +117,18 @@ class BrokerCore {
   void dispatch(Group& group);
   void deliver_produced(const ClientId& to, Group& group, QueuedItem&& item);
   void deliver_last_value(const ClientId& to, Group& group);
+  [[nodiscard]] Outgoing last_value_delivery(const ClientId& to, Client& client, Group& group);
+  // Sends what waits in `backlog`, in order, until the client's connection is behind.
+  // `client` is null for a closing client (its last values are not sent any more).
+  void flush_backlog(const ClientId& id, Client* client, Backlog& backlog);
+  // Messages a full peer refused go back in front of what waits for it.
+  void wait_again(const ClientId& id, std::vector<protocol::BrokerMessage>&& refused);
+  void retry_closing();
+  void note_backlog(const ClientId& id, const Client& client);
   [[nodiscard]] bool over_pending_limit(const Client& client) const noexcept;
   void notify_dropped(Group& group, QueuedItem&& item);
   void error(const ClientId& to, ErrorCode code, std::uint64_t seq, std::string group, std::string text);
   void send(const ClientId& to, protocol::BrokerMessage&& message);
-  void retry_backlogs();
 
   BrokerLimits limits_;
   std::string version_;
@@ -122,12 +136,12 @@ class BrokerCore {
   Clock::time_point now_{};
   PayloadAccount account_;
   std::unordered_map<ClientId, Client> clients_;
-  // Clients that said BYE while replies to them were still waiting: GOODBYE comes after those.
-  std::unordered_map<ClientId, std::vector<protocol::BrokerMessage>> closing_;
+  std::unordered_map<ClientId, Closing> closing_;
   std::map<std::string, Group> groups_;
   std::set<std::pair<std::string, ClientId>> suspended_;  // (group, client) refused by a full peer
   std::vector<ClientId> overflowed_;  // backlog over max_backlog: forgotten by forget_overflowed()
   std::uint64_t next_delivery_id_ = 1;
+  std::uint64_t handed_out_ = 0;  // produced deliveries so far: Held::order
   std::uint64_t expired_clients_ = 0;
   std::uint64_t overflowed_clients_ = 0;
   std::uint64_t late_acks_ = 0;

@@ -379,6 +379,25 @@ TEST_F(BrokerCoreTest, RepliesAFullPeerRefusedWaitInItsBacklog) {
   EXPECT_EQ(std::get<Pong>(out[1].message).token, 2u);
 }
 
+TEST_F(BrokerCoreTest, ByeAnswersGoodbyeOnlyAfterTheRepliesStillWaiting) {
+  hello("c");
+  auto pong = send("c", Ping{1});
+  undeliverable(std::move(pong.at(0)), /*peer_gone=*/false);  // a full peer refused it
+  EXPECT_TRUE(send("c", Bye{}).empty()) << "GOODBYE waits behind the PONG";
+  EXPECT_EQ(core->client_count(), 0u) << "the client is forgotten at once";
+  core->tick();
+  auto out = core->take_outbox();
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(std::get<Pong>(out[0].message).token, 1u);
+  EXPECT_EQ(std::get<Goodbye>(out[1].message).reason, GoodbyeReason::bye);
+  // Refused again: kept, in order, until the peer takes it or is gone.
+  std::vector<Undelivered> failed;
+  for (auto& o : out) failed.push_back(Undelivered{std::move(o), false});
+  core->undeliverable(std::move(failed));
+  core->tick();
+  EXPECT_EQ(core->take_outbox().size(), 2u);
+}
+
 TEST_F(BrokerCoreTest, DeliveryIdsGrow) {
   hello("p");
   hello("c");

@@ -71,5 +71,28 @@ TEST_F(ClientLiveness, ShutdownSaysGoodbyeToEveryClient) {
   EXPECT_EQ(core->client_count(), 0u);
 }
 
+TEST_F(ClientLiveness, ShutdownSendsWhatWaitsFirstAndHandsNothingOut) {
+  hello("p");
+  hello("a");
+  hello("b");
+  join("a", "g");
+  join("b", "g");
+  (void)send("a", Ready{"g", 1});
+  (void)send("p", Produce{1, "g", 1, bytes("x")});  // held by a
+  (void)send("b", Ready{"g", 1});
+  undeliverable(std::move(send("b", Ping{4}).at(0)), false);
+  core->shutdown();
+  const auto out = core->take_outbox();
+  EXPECT_TRUE(produced_to(out, "b").empty()) << "a's item is not handed to b, who is told goodbye as well";
+  std::vector<std::string> to_b;
+  for (const auto& o : out) {
+    if (o.to == "b") to_b.push_back(std::holds_alternative<Pong>(o.message) ? "pong" : "other");
+  }
+  ASSERT_EQ(to_b.size(), 2u);
+  EXPECT_EQ(to_b[0], "pong");
+  EXPECT_EQ(goodbye_to(out, "b")->reason, GoodbyeReason::shutting_down);
+  EXPECT_EQ(core->statistics().groups.at(0).members, 0u);
+}
+
 }  // namespace
 }  // namespace zrelay::broker

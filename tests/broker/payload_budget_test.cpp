@@ -89,5 +89,42 @@ TEST_F(PayloadBudget, AClientBehindOnItsConnectionGetsNoMoreItemsAndOnlyTheNewes
   EXPECT_EQ(payloads_to(out, "slow", Kind::broadcast), std::vector<std::string>{std::string(100, '3')});
 }
 
+TEST_F(PayloadBudget, AllItemsAskedForWithNegativeReadyStopAtThePendingLimit) {
+  hello("c");
+  join("c", "q");
+  for (std::uint64_t i = 1; i <= 4; ++i) (void)send("p", Produce{i, "q", 1, bytes(std::string(100, 'a'))});
+  auto out = send("c", Ready{"q", -1});
+  EXPECT_EQ(produced_to(out, "c").size(), 3u) << "300 bytes pending reach the 250 limit";
+  EXPECT_EQ(core->group("q")->credits("c"), 1) << "the rest is owed as credits";
+  EXPECT_TRUE(produced_to(tick_at(std::chrono::milliseconds(100)), "c").empty()) << "still behind";
+  out.clear();
+  EXPECT_EQ(produced_to(tick_at(std::chrono::milliseconds(200)), "c").size(), 1u);
+}
+
+TEST_F(PayloadBudget, ASingleLargePayloadStillGoesToAnIdleConnection) {
+  hello("c");
+  join("c", "w");
+  const auto out = send("p", Broadcast{1, "w", bytes(std::string(600, 'x'))});
+  EXPECT_EQ(payloads_to(out, "c", Kind::broadcast).size(), 1u) << "600 bytes over the 250 limit, but nothing pending";
+}
+
+TEST_F(PayloadBudget, TheCountReturnsToZeroOnceEverythingIsReleased) {
+  hello("c");
+  join("c", "w");
+  join("c", "q");
+  (void)send("c", Ready{"q", 1});
+  auto out = send("p", Produce{1, "q", 2, bytes(std::string(300, 'a'))});
+  const std::uint64_t id = produced_to(out, "c").at(0)->delivery_id;
+  auto more = send("p", Broadcast{2, "w", bytes(std::string(200, 'b'))});
+  EXPECT_EQ(core->account().bytes(), 500u) << "copies share one buffer";
+  (void)send("c", Ack{{id}});
+  out.clear();
+  more.clear();
+  EXPECT_EQ(core->account().bytes(), 500u) << "the second copy is queued, the broadcast is the last value";
+  const PayloadAccount account = core->account();  // shares the counter
+  core.reset();
+  EXPECT_EQ(account.bytes(), 0u);
+}
+
 }  // namespace
 }  // namespace zrelay::broker
