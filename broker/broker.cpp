@@ -1,5 +1,6 @@
 #include <zrelay/broker.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <limits>
 #include <mutex>
@@ -111,6 +112,7 @@ class Broker::Impl {
     } catch (const zmq::error_t&) {
     }
     thread_.join();
+    stopped_ = true;
     control_.close();
     router_.close();  // endpoints see the connection end
   }
@@ -118,6 +120,8 @@ class Broker::Impl {
   [[nodiscard]] const std::string& endpoint() const { return endpoint_; }
   [[nodiscard]] std::string public_key() const { return options_.certificate.public_key(); }
   [[nodiscard]] std::size_t denied_count() const { return zap_.denied_count(); }
+
+  [[nodiscard]] bool serving() const noexcept { return !failed_ && !stopped_; }
 
   [[nodiscard]] BrokerStatistics stats() {
     std::lock_guard lock(stats_mutex_);
@@ -141,21 +145,22 @@ class Broker::Impl {
       serve_until_stopped(control);
     } catch (const std::exception& e) {  // a fault of ours: log it rather than end the process
       spdlog::critical("the broker loop failed and stopped serving: {}", e.what());
-      router_.close();  // endpoints see the connection end instead of a silent broker
+      router_.close();  // endpoints see the connection end instead of a bound socket nobody serves
+      failed_ = true;
     }
   }
 
   void serve_until_stopped(zmq::socket_t& control) {
     broker::RouterLink link(router_, core_);
     zmq::pollitem_t items[] = {{router_.handle(), 0, ZMQ_POLLIN, 0}, {control.handle(), 0, ZMQ_POLLIN, 0}};
-    auto next_tick = std::chrono::steady_clock::now() + options_.tick;
+    auto next_tick = broker::Clock::now() + options_.tick;
     for (;;) {
+      const auto wait = std::chrono::ceil<std::chrono::milliseconds>(next_tick - broker::Clock::now());
       try {
-        zmq::poll(items, 2, options_.tick);
+        zmq::poll(items, 2, std::max(wait, std::chrono::milliseconds(0)));
       } catch (const zmq::error_t& e) {
-        if (e.num() == EINTR) continue;
-        spdlog::critical("broker poll failed: {}", e.what());
-        return;
+        if (e.num() != EINTR) throw;
+        continue;
       }
       if (items[1].revents & ZMQ_POLLIN) {
         // Stopping: every client is told; the router then closes with the linger bound.
@@ -165,12 +170,12 @@ class Broker::Impl {
         publish_stats();
         return;
       }
-      if (items[0].revents & ZMQ_POLLIN) link.receive_batch();
-      if (std::chrono::steady_clock::now() >= next_tick) {
-        core_.tick(std::chrono::steady_clock::now());
+      if (items[0].revents & ZMQ_POLLIN) link.receive_batch(next_tick);
+      if (broker::Clock::now() >= next_tick) {
+        core_.tick(broker::Clock::now());
         link.flush();
         publish_stats();
-        next_tick = std::chrono::steady_clock::now() + options_.tick;
+        next_tick = broker::Clock::now() + options_.tick;
       }
     }
   }
@@ -183,6 +188,8 @@ class Broker::Impl {
   std::string endpoint_;
   zmq::socket_t control_;
   std::mutex stop_mutex_;
+  std::atomic<bool> failed_{false};
+  std::atomic<bool> stopped_{false};
   std::mutex stats_mutex_;
   BrokerStatistics stats_;
   std::thread thread_;
@@ -200,5 +207,6 @@ std::string Broker::endpoint() const { return impl_->endpoint(); }
 std::string Broker::public_key() const { return impl_->public_key(); }
 std::size_t Broker::denied_count() const { return impl_->denied_count(); }
 BrokerStatistics Broker::stats() const { return impl_->stats(); }
+bool Broker::serving() const noexcept { return impl_ && impl_->serving(); }
 
 }  // namespace zrelay

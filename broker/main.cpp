@@ -16,6 +16,7 @@
 namespace {
 
 constexpr int ex_usage = 64;
+constexpr int ex_software = 70;
 constexpr int ex_config = 78;
 
 struct Arguments {
@@ -24,6 +25,8 @@ struct Arguments {
   std::string certificate;
   std::string authorized_keys;
   std::vector<std::string> groups;
+  std::int64_t heartbeat_ms = options.limits.heartbeat.count();
+  std::int64_t liveness_ms = options.limits.liveness.count();
 };
 
 void add_options(CLI::App& app, Arguments& args) {
@@ -50,16 +53,17 @@ void add_options(CLI::App& app, Arguments& args) {
   app.add_option("--max-client-pending-bytes", args.options.limits.max_client_pending_bytes,
                  "bytes waiting to be written to one client before it gets no more for now")
       ->capture_default_str();
-  app.add_option_function<long>(
-         "--heartbeat-ms", [&args](long ms) { args.options.limits.heartbeat = std::chrono::milliseconds(ms); },
-         "how often clients must show they are alive (default 1000)");
-  app.add_option_function<long>(
-         "--liveness-ms", [&args](long ms) { args.options.limits.liveness = std::chrono::milliseconds(ms); },
-         "a client silent this long is forgotten and its unacknowledged items go to others (default 3000)");
+  app.add_option("--heartbeat-ms", args.heartbeat_ms, "how often clients must show they are alive (at least 10)")
+      ->capture_default_str();
+  app.add_option("--liveness-ms", args.liveness_ms,
+                 "a client silent this long is forgotten and its unacknowledged items go to others (over heartbeat)")
+      ->capture_default_str();
 }
 
 // Fills groups, certificate and authorized keys from the arguments or the state directory.
 void resolve_keys(Arguments& args) {
+  args.options.limits.heartbeat = std::chrono::milliseconds(args.heartbeat_ms);
+  args.options.limits.liveness = std::chrono::milliseconds(args.liveness_ms);
   for (const std::string& spec : args.groups) {
     args.options.limits.accepted_groups.push_back(zrelay::broker::parse_group_spec(spec));
   }
@@ -83,10 +87,14 @@ void resolve_keys(Arguments& args) {
   args.options.authorized_keys_dir = args.authorized_keys;
 }
 
-int wait_for_signal(const sigset_t& signals) {
-  int signal = 0;
-  sigwait(&signals, &signal);
-  return signal;
+// The signal that asked to stop, or 0 if the broker stopped serving on its own (a fault).
+int wait_for_signal(const sigset_t& signals, const zrelay::Broker& broker) {
+  const timespec poll_interval{0, 200'000'000};
+  while (broker.serving()) {
+    const int signal = sigtimedwait(&signals, nullptr, &poll_interval);
+    if (signal > 0) return signal;
+  }
+  return 0;
 }
 
 }  // namespace
@@ -109,7 +117,7 @@ int main(int argc, char** argv) {
 
   spdlog::set_default_logger(spdlog::stderr_color_mt("zrelay-broker"));  // stdout is for the facts below
 
-  // Signals are taken by sigwait in this thread only: every thread started later inherits the mask.
+  // Signals are taken by sigtimedwait in this thread only: every thread started later inherits the mask.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
@@ -118,13 +126,20 @@ int main(int argc, char** argv) {
 
   try {
     resolve_keys(args);
+    const auto linger = args.options.linger;
     zrelay::Broker broker(std::move(args.options));
     std::cout << "authorized keys: " << args.authorized_keys << "\n"
               << "broker public key: " << broker.public_key() << "\n"
               << "listening on " << broker.endpoint() << std::endl;
-    const int signal = wait_for_signal(signals);
-    spdlog::info("signal {}: stopping", signal);
+    const int signal = wait_for_signal(signals, broker);
+    if (signal == 0) {
+      spdlog::critical("the broker stopped serving after a fault; exiting");
+      return ex_software;
+    }
+    spdlog::info("signal {}: stopping (clients are told, pending sends get up to {} ms)", signal,
+                 linger.count());
     broker.stop();
+    spdlog::info("stopped serving; closing the socket");
   } catch (const zrelay::Error& e) {
     std::cerr << "zrelay-broker: " << e.what() << std::endl;
     return ex_config;

@@ -20,11 +20,13 @@ std::string user_id_of(zmq::message_t& frame) {
 
 }  // namespace
 
-void RouterLink::receive_batch() {
-  core_.advance(Clock::now());
+void RouterLink::receive_batch(Clock::time_point deadline) {
   for (int i = 0; i < batch_size; ++i) {
+    const auto now = Clock::now();
+    if (now >= deadline) break;
     auto received = receive();
     if (!received) break;
+    core_.advance(now);
     handle(std::move(*received));
     flush();
   }

@@ -12,8 +12,9 @@ class RouterLink {
  public:
   RouterLink(zmq::socket_t& router, BrokerCore& core) : router_(router), core_(core) {}
 
-  // Handles the messages waiting on the socket (at most a bounded batch) and sends the replies.
-  void receive_batch();
+  // Handles the messages waiting on the socket and sends the replies: at most a bounded batch,
+  // and none after `deadline`, so the loop's timer runs on time under load.
+  void receive_batch(Clock::time_point deadline);
   // Sends everything in the core's outbox.
   void flush();
 

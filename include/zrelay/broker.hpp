@@ -31,6 +31,9 @@ class Broker {
   [[nodiscard]] std::size_t denied_count() const;
   // Counters and sizes, refreshed by the broker every tick (100 ms by default).
   [[nodiscard]] BrokerStatistics stats() const;
+  // False after stop(), or once the broker stopped on a fault of its own (logged; its socket is
+  // then closed, so endpoints see the connection end rather than a silent broker).
+  [[nodiscard]] bool serving() const noexcept;
 
  private:
   class Impl;

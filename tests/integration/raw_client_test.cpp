@@ -165,6 +165,38 @@ TEST_F(RawClientTest, AnItemHeldAtByeGoesToAnotherConsumerWithItsId) {
   EXPECT_EQ(got[0].attempt(), 2u);
 }
 
+TEST_F(RawClientTest, StopSaysGoodbyeShuttingDownToEveryClient) {
+  RawClient first(context, *broker, client_key);
+  RawClient second(context, *broker, client_key);
+  for (RawClient* client : {&first, &second}) {
+    client->send({header(0x01), "raw"});
+    (void)client->receive();
+  }
+  EXPECT_TRUE(broker->serving());
+  broker->stop();
+  EXPECT_FALSE(broker->serving());
+  const Frames goodbye{header(0x87), std::string(1, '\x01')};
+  EXPECT_EQ(first.receive(), goodbye);
+  EXPECT_EQ(second.receive(), goodbye);
+}
+
+TEST_F(RawClientTest, ASilentClientGetsGoodbyeExpired) {
+  BrokerLimits limits;
+  limits.heartbeat = std::chrono::milliseconds(20);
+  limits.liveness = std::chrono::milliseconds(200);
+  start_broker(limits);
+  RawClient client(context, *broker, client_key);
+  client.send({header(0x01), "silent"});
+  const auto welcome = client.receive();
+  ASSERT_EQ(welcome.size(), 6u);
+  EXPECT_EQ(welcome[4], u32(20));
+  EXPECT_EQ(welcome[5], u32(200));
+  EXPECT_EQ(client.receive(), (Frames{header(0x87), std::string(1, '\x02')}));
+  client.send({header(0x07), u64(1)});
+  EXPECT_EQ(client.receive_error_code(), static_cast<std::uint16_t>(ErrorCode::hello_expected))
+      << "the broker forgot it";
+}
+
 TEST_F(RawClientTest, CommandBeforeHelloIsRefused) {
   RawClient client(context, *broker, client_key);
   client.send({header(0x02), "g"});
