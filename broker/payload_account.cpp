@@ -1,5 +1,7 @@
 #include "broker/payload_account.hpp"
 
+#include <memory>
+
 namespace zrelay::broker {
 namespace {
 
@@ -18,10 +20,12 @@ void release(void* /*data*/, void* hint) {
 
 zmq::message_t PayloadAccount::track(zmq::message_t&& payload) const {
   if (payload.size() == 0) return std::move(payload);
-  auto* held = new Held{std::move(payload), bytes_};
-  held->bytes->fetch_add(held->payload.size());
-  // libzmq takes ownership of `held` (release() runs once the last copy is closed).
-  return zmq::message_t(held->payload.data(), held->payload.size(), &release, held);
+  auto held = std::make_unique<Held>(Held{std::move(payload), bytes_});
+  const std::size_t size = held->payload.size();
+  zmq::message_t tracked(held->payload.data(), size, &release, held.get());
+  held.release();  // libzmq owns it now: release() runs once the last copy is closed
+  bytes_->fetch_add(size);
+  return tracked;
 }
 
 }  // namespace zrelay::broker
