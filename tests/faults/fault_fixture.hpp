@@ -1,7 +1,7 @@
 #pragma once
 // Fault tests: an in-process broker that forgets silent clients within a second, endpoints in
 // this process, and consumers in their own processes (tests/peer) that can be killed or frozen.
-// Every test checks the ledger: produced = acknowledged + queued + unacknowledged + refused.
+// Every test checks the ledger: produced = acknowledged + queued + unacknowledged + refused (+ dropped).
 #include <chrono>
 #include <set>
 #include <string>
@@ -67,7 +67,8 @@ class FaultFixture : public ::testing::Test {
 
   static void expect_ledger(const GroupStatistics& s, std::uint64_t produced) {
     EXPECT_EQ(s.produced + s.refused, produced);
-    EXPECT_EQ(s.produced, s.acked + s.queued + s.unacked) << "an accepted item is acknowledged, queued or held";
+    EXPECT_EQ(s.produced, s.acked + s.queued + s.unacked + s.dropped)
+        << "an accepted item is acknowledged, queued, held by a consumer, or dropped with its producer told";
   }
 
   TempDir dir;
