@@ -21,6 +21,9 @@ constexpr std::uint64_t budget = 32 * MiB;
 constexpr std::uint64_t overhead = 64 * MiB;
 
 TEST(MemoryBound, FloodAgainstSlowConsumersStaysUnderTheBrokersBudget) {
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "AddressSanitizer keeps freed memory in quarantine: the broker's RSS says nothing here";
+#endif
   testing::TempDir dir;
   Process broker({ZRELAY_BROKER_PATH, "--bind", "tcp://127.0.0.1:*", "--max-payload-bytes", std::to_string(budget),
                   "--max-client-pending-bytes", std::to_string(4 * MiB)},
