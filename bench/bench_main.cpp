@@ -1,0 +1,108 @@
+// zrelay-bench: each workload through zrelay and through two plain-libzmq references in the
+// same run, printed as a Markdown table (docs/benchmarks.md says how to read it).
+#include <algorithm>
+#include <cstdio>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+#include <zmq.hpp>
+
+#include "bench/harness.hpp"
+#include "bench/reference.hpp"
+#include "bench/zrelay_runs.hpp"
+
+namespace {
+
+using namespace zrelay::bench;
+
+struct Settings {
+  bool quick = false;  // tiny counts: checks that everything runs
+  bool plain = true;   // also the references without CURVE (zrelay has no plaintext mode)
+  std::vector<std::size_t> sizes{64, 1024, 64 * 1024, 1024 * 1024};
+  std::set<std::string> workloads{"queue", "fanout", "rtt"};
+  std::uint64_t megabytes = 256;  // data per throughput cell (capped in messages)
+};
+
+std::uint64_t throughput_count(const Settings& s, std::size_t size) {
+  if (s.quick) return 50;
+  return std::clamp<std::uint64_t>((s.megabytes << 20) / size, 200, 200000);
+}
+
+std::uint64_t round_trip_count(const Settings& s, std::size_t size) {
+  if (s.quick) return 20;
+  return std::clamp<std::uint64_t>((32ull << 20) / size, 100, 20000);
+}
+
+void run_queue(const Settings& s) {
+  for (const std::size_t size : s.sizes) {
+    const std::uint64_t count = throughput_count(s, size);
+    for (const int consumers : {1, 4}) {
+      for (const int window : {1, 16, 256}) {
+        for (const bool curve : {true, false}) {
+          if (!curve && !s.plain) continue;
+          Cell cell{"queue c=" + std::to_string(consumers) + " w=" + std::to_string(window), size, curve, {}, {}, {}};
+          const Security security = Security::make(curve);
+          if (curve) cell.zrelay = zrelay_queue(size, count, consumers, window);
+          cell.forwarder = forwarder_queue(security, size, count, consumers, window);
+          if (window == 256) cell.direct = direct_queue(security, size, count, consumers);  // no credits there
+          print_cell(cell);
+        }
+      }
+    }
+  }
+}
+
+void run_fanout(const Settings& s) {
+  for (const std::size_t size : s.sizes) {
+    const std::uint64_t count = std::max<std::uint64_t>(throughput_count(s, size) / 4, s.quick ? 20 : 100);
+    for (const int subscribers : {1, 4, 16}) {
+      for (const bool curve : {true, false}) {
+        if (!curve && !s.plain) continue;
+        Cell cell{"fan-out s=" + std::to_string(subscribers), size, curve, {}, {}, {}};
+        const Security security = Security::make(curve);
+        if (curve) cell.zrelay = zrelay_fanout(size, count, subscribers);
+        cell.forwarder = forwarder_fanout(security, size, count, subscribers);
+        cell.direct = direct_fanout(security, size, count, subscribers);
+        print_cell(cell);
+      }
+    }
+  }
+}
+
+void run_round_trip(const Settings& s) {
+  for (const std::size_t size : s.sizes) {
+    const std::uint64_t count = round_trip_count(s, size);
+    for (const bool curve : {true, false}) {
+      if (!curve && !s.plain) continue;
+      Cell cell{"round trip", size, curve, {}, {}, {}};
+      const Security security = Security::make(curve);
+      if (curve) cell.zrelay = zrelay_round_trip(size, count);
+      cell.forwarder = forwarder_round_trip(security, size, count);
+      cell.direct = direct_round_trip(security, size, count);
+      print_cell(cell);
+    }
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app("zrelay-bench: zrelay against a bare libzmq forwarder and a direct link, in one run");
+  Settings s;
+  app.add_flag("--quick", s.quick, "tiny counts: only checks that every workload runs");
+  app.add_flag("!--no-plain", s.plain, "skip the plaintext references");
+  app.add_option("--size", s.sizes, "payload sizes in bytes (repeat)")->capture_default_str();
+  app.add_option("--workload", s.workloads, "queue, fanout, rtt (repeat)")->capture_default_str();
+  app.add_option("--megabytes", s.megabytes, "data per throughput cell")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+  spdlog::set_level(spdlog::level::warn);  // the embedded broker's per-connection lines would drown the table
+
+  print_header();
+  if (s.workloads.count("queue") != 0) run_queue(s);
+  if (s.workloads.count("fanout") != 0) run_fanout(s);
+  if (s.workloads.count("rtt") != 0) run_round_trip(s);
+  return 0;
+}

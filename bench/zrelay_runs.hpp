@@ -1,0 +1,15 @@
+#pragma once
+// The same workloads through a zrelay broker (in this process, CURVE on loopback, as deployed)
+// and zrelay endpoints.
+#include <cstddef>
+#include <cstdint>
+
+#include "bench/harness.hpp"
+
+namespace zrelay::bench {
+
+Measurement zrelay_queue(std::size_t size, std::uint64_t count, int consumers, int window);
+Measurement zrelay_fanout(std::size_t size, std::uint64_t count, int subscribers);
+Measurement zrelay_round_trip(std::size_t size, std::uint64_t count);
+
+}  // namespace zrelay::bench
