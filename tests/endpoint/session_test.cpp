@@ -106,6 +106,14 @@ Session active_session(std::uint64_t instance = 1) {
   return session;
 }
 
+// Loses the session and opens a new one with a broker of `instance`, up to its WELCOME.
+void reopen(Session& session, std::uint64_t instance) {
+  session.lose("gone");
+  (void)session.take_events();
+  (void)session.open();
+  session.on_message(welcome_from(instance));
+}
+
 zmq::message_t bytes(const std::string& text) { return zmq::message_t(text.data(), text.size()); }
 
 TEST(SessionAcrossSessions, WelcomeSetsTheBrokersHeartbeatAndLiveness) {
@@ -163,9 +171,7 @@ TEST(SessionAcrossSessions, APongConfirmsWhatWasSentBeforeItsPing) {
   EXPECT_EQ(session.unconfirmed(), 2u);
   session.on_message(Pong{ping.token});
   EXPECT_EQ(session.unconfirmed(), 1u);
-  session.lose("gone");
-  (void)session.open();
-  session.on_message(welcome_from(1));
+  reopen(session, 1);
   session.on_message(Joined{"g"});
   auto resent = session.take_outgoing();
   ASSERT_EQ(resent.size(), 1u);
@@ -197,9 +203,7 @@ TEST(SessionAcrossSessions, SyncTokensAreConfirmedThroughWireTokens) {
 TEST(SessionAcrossSessions, AnUnconfirmedSyncIsSentAgainAndConfirmedInTheNewSession) {
   Session session = active_session();
   (void)session.outgoing(Ping{3});
-  session.lose("gone");
-  (void)session.open();
-  session.on_message(welcome_from(1));
+  reopen(session, 1);
   session.on_message(Joined{"g"});
   auto resent = session.take_outgoing();
   ASSERT_EQ(resent.size(), 1u);
@@ -209,10 +213,7 @@ TEST(SessionAcrossSessions, AnUnconfirmedSyncIsSentAgainAndConfirmedInTheNewSess
 
 TEST(SessionAcrossSessions, ABrokerWithAnotherInstanceIdIsReportedAsRestarted) {
   Session session = active_session(1);
-  session.lose("gone");
-  (void)session.take_events();
-  (void)session.open();
-  session.on_message(welcome_from(2));
+  reopen(session, 2);
   session.on_message(Joined{"g"});
   const auto events = session.take_events();
   ASSERT_EQ(events.size(), 1u);
@@ -238,18 +239,14 @@ TEST(SessionAcrossSessions, HelloExpectedWhileActiveMeansTheBrokerForgotTheSessi
 
 TEST(SessionAcrossSessions, AFullGroupOnANewSessionIsRetriedNotFatal) {
   Session session = active_session();
-  session.lose("gone");
-  (void)session.open();
-  session.on_message(welcome_from(1));
+  reopen(session, 1);
   session.on_message(ErrorReply{ErrorCode::group_full, 0, "g", "full"});
   EXPECT_EQ(session.state(), SessionState::reconnecting);
 }
 
 TEST(SessionAcrossSessions, AnUnknownGroupOnANewSessionIsFatal) {
   Session session = active_session();
-  session.lose("gone");
-  (void)session.open();
-  session.on_message(welcome_from(2));
+  reopen(session, 2);
   session.on_message(ErrorReply{ErrorCode::unknown_group, 0, "g", "not accepted"});
   EXPECT_EQ(session.state(), SessionState::failed);
   EXPECT_EQ(session.failure()->code(), ErrorCode::unknown_group);
