@@ -14,6 +14,8 @@ constexpr auto poll_interval = std::chrono::milliseconds(50);
 constexpr int batch_size = 256;
 // How long a new session after a loss may take to open before the next attempt.
 constexpr auto min_attempt_window = std::chrono::milliseconds(2000);
+// How long messages that arrived before a dropped connection may take to become readable.
+constexpr auto disconnect_grace = std::chrono::milliseconds(100);
 constexpr int monitored_events = ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
                                  ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_DISCONNECTED;
 
@@ -85,6 +87,7 @@ void BrokerLink::connect() {
 
 void BrokerLink::disconnect() {
   outbox_.clear();
+  lost_connection_at_.reset();
   if (!dealer_) return;
   zmq_socket_monitor(dealer_->handle(), nullptr, 0);
   monitor_.reset();
@@ -160,8 +163,7 @@ void BrokerLink::on_monitor_event() {
       break;
     case ZMQ_EVENT_DISCONNECTED:
       if (session_.state() == SessionState::active || session_.state() == SessionState::closing) {
-        session_.lose("lost the connection to the broker at " + options_.broker);
-        after_loss(Clock::now());
+        if (!lost_connection_at_) lost_connection_at_ = Clock::now();
       } else {
         problem_ = "the broker closed the connection during the handshake (wrong broker key?)";
       }
@@ -225,6 +227,14 @@ void BrokerLink::send_acks() {
 }
 
 void BrokerLink::on_timers(Clock::time_point now) {
+  if (lost_connection_at_ && now >= *lost_connection_at_ + disconnect_grace) {
+    lost_connection_at_.reset();
+    if (session_.state() == SessionState::active || session_.state() == SessionState::closing) {
+      session_.lose("lost the connection to the broker at " + options_.broker);
+      after_loss(now);
+      return;
+    }
+  }
   switch (session_.state()) {
     case SessionState::reconnecting:
       if (next_attempt_ && now >= *next_attempt_) {
@@ -292,11 +302,12 @@ void BrokerLink::close_when_drained(zmq::socket_t& pipe) {
 void BrokerLink::queue(protocol::ClientMessage&& message) { outbox_.push_back(protocol::encode(std::move(message))); }
 
 void BrokerLink::flush() {
+  if (lost_connection_at_) return;  // libzmq may already be connected to a restarted broker
   while (dealer_ && !outbox_.empty() && try_send(*dealer_, outbox_.front())) outbox_.pop_front();
 }
 
 bool BrokerLink::can_read_pipe() const {
-  return session_.state() == SessionState::active && !bye_sent_ && outbox_.empty() &&
+  return session_.state() == SessionState::active && !bye_sent_ && !lost_connection_at_ && outbox_.empty() &&
          session_.unconfirmed() < options_.max_unconfirmed;
 }
 

@@ -78,6 +78,9 @@ class BrokerLink {
   std::optional<Clock::time_point> next_attempt_;     // when reconnecting
   std::optional<Clock::time_point> attempt_deadline_;  // a new session must open by then
   std::optional<Clock::time_point> stop_deadline_;     // set by a stop request
+  // libzmq can report a dropped connection before the broker's last messages (a GOODBYE) are
+  // readable: the loss is declared only after a short grace in which they are still read.
+  std::optional<Clock::time_point> lost_connection_at_;
   bool bye_sent_ = false;
   std::string problem_;
 };
