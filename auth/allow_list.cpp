@@ -4,6 +4,7 @@
 #include <system_error>
 #include <vector>
 
+#include <zmq.h>
 #include <zrelay/error.hpp>
 
 namespace zrelay::auth {
@@ -61,15 +62,25 @@ void AllowList::add(const Certificate& certificate) {
 
 void AllowList::add(const Certificate& certificate, std::string name) {
   if (certificate.empty()) throw Error(ErrorCode::certificate, "cannot allow an empty certificate (no public key)");
-  names_.insert_or_assign(certificate.public_key_bytes(), std::move(name));
+  identities_.insert_or_assign(certificate.public_key_bytes(),
+                               Identity{certificate.public_key(), std::move(name), certificate.metadata()});
 }
 
 std::optional<std::string> AllowList::find(std::span<const std::uint8_t, 32> public_key) const {
   Certificate::KeyBytes key{};
   std::copy(public_key.begin(), public_key.end(), key.begin());
-  const auto found = names_.find(key);
-  if (found == names_.end()) return std::nullopt;
-  return found->second;
+  const auto found = identities_.find(key);
+  if (found == identities_.end()) return std::nullopt;
+  return found->second.name;
+}
+
+const Identity* AllowList::identify(std::string_view key_z85) const {
+  if (key_z85.size() != 40) return nullptr;
+  const std::string text(key_z85);  // zmq_z85_decode wants a terminated string
+  Certificate::KeyBytes key{};
+  if (zmq_z85_decode(key.data(), text.c_str()) == nullptr) return nullptr;
+  const auto found = identities_.find(key);
+  return found == identities_.end() || found->second.key != key_z85 ? nullptr : &found->second;
 }
 
 }  // namespace zrelay::auth

@@ -8,8 +8,11 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 
 #include <zrelay/certificate.hpp>
+
+#include "auth/identity.hpp"
 
 namespace zrelay::auth {
 
@@ -28,11 +31,13 @@ class AllowList {
 
   // The name of an allowed key, or nullopt if the key is not allowed.
   [[nodiscard]] std::optional<std::string> find(std::span<const std::uint8_t, 32> public_key) const;
-  [[nodiscard]] std::size_t size() const noexcept { return names_.size(); }
-  [[nodiscard]] bool empty() const noexcept { return names_.empty(); }
+  // Who the key (Z85) is, or null if it is not allowed (or not a key).
+  [[nodiscard]] const Identity* identify(std::string_view key_z85) const;
+  [[nodiscard]] std::size_t size() const noexcept { return identities_.size(); }
+  [[nodiscard]] bool empty() const noexcept { return identities_.empty(); }
 
  private:
-  std::map<Certificate::KeyBytes, std::string> names_;
+  std::map<Certificate::KeyBytes, Identity> identities_;
 };
 
 }  // namespace zrelay::auth

@@ -22,6 +22,7 @@ struct Verdict {
   std::string status_code;
   std::string status_text;
   std::string key_z85;  // the client's key, when the request carried a well-formed one
+  std::string name;     // of an allowed key
 };
 
 std::string_view text_of(const zmq::message_t& frame) { return {frame.data<char>(), frame.size()}; }
@@ -41,8 +42,9 @@ Verdict judge(const std::vector<zmq::message_t>& request, const AllowList& allow
   std::string key_z85 = z85_of(request[6]);
   if (text_of(request[2]) != domain) return {"400", "unknown domain", std::move(key_z85)};
   const std::span<const std::uint8_t, curve_key_size> key(request[6].data<std::uint8_t>(), curve_key_size);
-  if (!allowed.find(key)) return {"400", "client key not authorized", std::move(key_z85)};
-  return {"200", "OK", std::move(key_z85)};
+  auto name = allowed.find(key);
+  if (!name) return {"400", "client key not authorized", std::move(key_z85)};
+  return {"200", "OK", std::move(key_z85), std::move(*name)};
 }
 
 }  // namespace
@@ -59,10 +61,10 @@ struct ZapHandler::State {
     return allowed;
   }
 
-  void notify(const std::string& key_z85, bool ok) const noexcept {
+  void notify(const Verdict& verdict, bool ok) const noexcept {
     if (!observer) return;
     try {
-      observer(key_z85, ok);
+      observer(verdict.key_z85, verdict.name, ok, ok ? std::string() : verdict.status_text);
     } catch (...) {
       // an observer's fault must not stop authentication
     }
@@ -74,7 +76,7 @@ struct ZapHandler::State {
     const Verdict verdict = judge(request, *current(), domain);
     const bool ok = verdict.status_code == "200";
     if (!ok) denied.fetch_add(1, std::memory_order_relaxed);
-    notify(verdict.key_z85, ok);
+    notify(verdict, ok);
     const std::string request_id = request.size() > 1 ? request[1].to_string() : std::string();
     const std::string user_id = ok ? verdict.key_z85 : std::string();
     const std::array<zmq::const_buffer, 6> reply = {
@@ -140,10 +142,11 @@ ZapHandler& ZapHandler::operator=(ZapHandler&& other) noexcept {
   return *this;
 }
 
-void ZapHandler::replace(AllowList allowed) {
-  auto list = std::make_shared<const AllowList>(std::move(allowed));
+void ZapHandler::replace(AllowList allowed) { replace(std::make_shared<const AllowList>(std::move(allowed))); }
+
+void ZapHandler::replace(std::shared_ptr<const AllowList> allowed) {
   std::lock_guard lock(state_->mutex);
-  state_->allowed = std::move(list);
+  state_->allowed = std::move(allowed);
 }
 
 std::size_t ZapHandler::denied_count() const noexcept {

@@ -15,8 +15,10 @@ namespace zrelay::auth {
 class ZapHandler {
  public:
   // Called on the handler's thread for every request; `key_z85` is empty when the request
-  // carries no CURVE key. Keep it short: handshakes wait for it.
-  using Observer = std::function<void(const std::string& key_z85, bool allowed)>;
+  // carries no CURVE key, `name` is the allowed key's name (else empty), `reason` says why a
+  // request was refused. Keep it short: handshakes wait for it.
+  using Observer =
+      std::function<void(const std::string& key_z85, const std::string& name, bool allowed, const std::string& reason)>;
 
   // Binds inproc://zeromq.zap.01 in `context` before returning, so CURVE server sockets bound
   // afterwards are guarded. Only requests for `domain` and mechanism CURVE can succeed.
@@ -29,6 +31,7 @@ class ZapHandler {
 
   // Applies to handshakes from now on; peers already connected stay connected.
   void replace(AllowList allowed);
+  void replace(std::shared_ptr<const AllowList> allowed);
   // Requests answered with anything but 200 so far.
   [[nodiscard]] std::size_t denied_count() const noexcept;
   // Stops serving; later ZAP requests in the context then fail (closed). Idempotent.

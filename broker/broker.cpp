@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <atomic>
 #include <limits>
+#include <future>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <thread>
 
@@ -36,11 +38,18 @@ void check_options(const BrokerOptions& options) {
   }
 }
 
-auth::AllowList allow_list_of(const BrokerOptions& options) {
+// The keys and rules of `options`, loaded and checked; throws zrelay::Error.
+struct Access {
+  std::shared_ptr<const auth::AllowList> keys;
+  auth::AccessPolicy policy;
+};
+
+Access access_of(const BrokerOptions& options) {
   auth::AllowList list = options.authorized_keys_dir ? auth::AllowList::load_directory(*options.authorized_keys_dir)
                                                      : auth::AllowList();
   for (const Certificate& key : options.authorized_keys) list.add(key);
-  return list;
+  return {std::make_shared<const auth::AllowList>(std::move(list)),
+          auth::AccessPolicy(options.access_rules, options.access_default)};
 }
 
 zmq::socket_t make_router(zmq::context_t& context, const BrokerOptions& options) {
@@ -70,11 +79,21 @@ zmq::socket_t make_router(zmq::context_t& context, const BrokerOptions& options)
   return router;
 }
 
-void log_handshake(const std::string& key_z85, bool allowed) {
+void log_handshake(const std::string& key_z85, const std::string& name, bool allowed, const std::string& reason) {
   if (allowed) {
-    spdlog::info("client key {} authenticated", key_z85);
+    spdlog::info("client '{}' (key {}) authenticated", name, key_z85);
   } else {
-    spdlog::warn("refused a handshake from key {}", key_z85.empty() ? std::string("(none)") : key_z85);
+    spdlog::warn("refused a handshake from key {}: {}", key_z85.empty() ? std::string("(none)") : key_z85, reason);
+  }
+}
+
+void write_log(std::vector<broker::LogEvent>&& events) {
+  for (const broker::LogEvent& event : events) {
+    switch (event.level) {
+      case broker::LogEvent::Level::debug: spdlog::debug("{}", event.text); break;
+      case broker::LogEvent::Level::info: spdlog::info("{}", event.text); break;
+      case broker::LogEvent::Level::warning: spdlog::warn("{}", event.text); break;
+    }
   }
 }
 
@@ -84,10 +103,13 @@ class Broker::Impl {
  public:
   explicit Impl(BrokerOptions options)
       : options_((check_options(options), std::move(options))),
+        access_(access_of(options_)),
         context_(options_.io_threads),
-        zap_(context_, allow_list_of(options_), zap_domain, log_handshake),
+        zap_(context_, auth::AllowList(), zap_domain, log_handshake),
         router_(make_router(context_, options_)),
         core_(options_.limits, "zrelay " ZRELAY_VERSION, random_instance()) {
+    zap_.replace(access_.keys);
+    core_.set_access(access_.keys, access_.policy);
     try {
       router_.bind(options_.bind);
     } catch (const zmq::error_t& e) {
@@ -105,7 +127,7 @@ class Broker::Impl {
   ~Impl() { stop(); }
 
   void stop() noexcept {
-    std::lock_guard lock(stop_mutex_);
+    std::lock_guard lock(control_mutex_);
     if (!thread_.joinable()) return;
     try {
       (void)control_.send(zmq::str_buffer("stop"), zmq::send_flags::dontwait);  // fails only if the loop ended
@@ -115,6 +137,25 @@ class Broker::Impl {
     stopped_ = true;
     control_.close();
     router_.close();  // endpoints see the connection end
+  }
+
+  void reload(const BrokerOptions& options) {
+    Access access = access_of(options);  // on this thread: a bad file changes nothing
+    std::future<void> applied;
+    {
+      std::lock_guard lock(control_mutex_);
+      if (!thread_.joinable() || !serving()) throw Error(ErrorCode::closed, "the broker is not serving");
+      {
+        std::lock_guard pending_lock(pending_mutex_);
+        pending_access_ = std::move(access);
+        pending_applied_ = std::promise<void>();
+        applied = pending_applied_.get_future();
+      }
+      (void)control_.send(zmq::str_buffer("access"), zmq::send_flags::none);
+    }
+    if (applied.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+      throw Error(ErrorCode::timeout, "the broker loop did not take the new keys and rules within 10 s");
+    }
   }
 
   [[nodiscard]] const std::string& endpoint() const { return endpoint_; }
@@ -162,14 +203,7 @@ class Broker::Impl {
         if (e.num() != EINTR) throw;
         continue;
       }
-      if (items[1].revents & ZMQ_POLLIN) {
-        // Stopping: every client is told; the router then closes with the linger bound.
-        spdlog::info("stopping: telling {} client(s)", core_.client_count());
-        core_.shutdown();
-        link.flush();
-        publish_stats();
-        return;
-      }
+      if ((items[1].revents & ZMQ_POLLIN) && on_control(control, link)) return;
       if (items[0].revents & ZMQ_POLLIN) link.receive_batch(next_tick);
       if (broker::Clock::now() >= next_tick) {
         core_.tick(broker::Clock::now());
@@ -177,17 +211,53 @@ class Broker::Impl {
         publish_stats();
         next_tick = broker::Clock::now() + options_.tick;
       }
+      write_log(core_.take_log());
     }
   }
 
+  // True once asked to stop: every client is told; the router then closes with the linger bound.
+  bool on_control(zmq::socket_t& control, broker::RouterLink& link) {
+    zmq::message_t request;
+    while (control.recv(request, zmq::recv_flags::dontwait)) {
+      if (request.to_string_view() == "stop") {
+        spdlog::info("stopping: telling {} client(s)", core_.client_count());
+        core_.shutdown();
+        link.flush();
+        publish_stats();
+        return true;
+      }
+      apply_pending_access(link);
+    }
+    return false;
+  }
+
+  void apply_pending_access(broker::RouterLink& link) {
+    std::lock_guard lock(pending_mutex_);
+    if (!pending_access_) return;
+    access_ = std::move(*pending_access_);
+    pending_access_.reset();
+    zap_.replace(access_.keys);  // new handshakes first, then the live sessions
+    core_.set_access(access_.keys, access_.policy);
+    link.flush();
+    publish_stats();
+    write_log(core_.take_log());
+    spdlog::info("reloaded: {} authorized key(s), {} authorization rule(s)", access_.keys->size(),
+                 access_.policy.rules().size());
+    pending_applied_.set_value();
+  }
+
   BrokerOptions options_;
+  Access access_;
+  std::mutex pending_mutex_;
+  std::optional<Access> pending_access_;
+  std::promise<void> pending_applied_;
   zmq::context_t context_;
   auth::ZapHandler zap_;
   zmq::socket_t router_;
   broker::BrokerCore core_;
   std::string endpoint_;
   zmq::socket_t control_;
-  std::mutex stop_mutex_;
+  std::mutex control_mutex_;  // control_ is used by stop() and reload() from any thread
   std::atomic<bool> failed_{false};
   std::atomic<bool> stopped_{false};
   std::mutex stats_mutex_;
@@ -203,6 +273,7 @@ Broker& Broker::operator=(Broker&&) noexcept = default;
 void Broker::stop() noexcept {
   if (impl_) impl_->stop();
 }
+void Broker::reload(const BrokerOptions& options) { impl_->reload(options); }
 std::string Broker::endpoint() const { return impl_->endpoint(); }
 std::string Broker::public_key() const { return impl_->public_key(); }
 std::size_t Broker::denied_count() const { return impl_->denied_count(); }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "broker/stats_json.hpp"
 #include "protocol/limits.hpp"
 
 namespace zrelay::broker {
@@ -21,9 +22,58 @@ zmq::message_t share(zmq::message_t& payload) {
 BrokerCore::BrokerCore(BrokerLimits limits, std::string version, std::uint64_t instance)
     : limits_(std::move(limits)), version_(std::move(version)), instance_(instance) {}
 
+void BrokerCore::set_access(std::shared_ptr<const auth::AllowList> keys, auth::AccessPolicy policy) {
+  keys_ = std::move(keys);
+  policy_ = std::move(policy);
+  std::vector<ClientId> revoked;
+  for (auto& [id, client] : clients_) {
+    auto identity = identify(client.user_id);
+    if (!identity) {
+      revoked.push_back(id);
+      continue;
+    }
+    client.identity = std::move(*identity);
+    recheck_rights(id, client);
+  }
+  for (const ClientId& id : revoked) {
+    log(LogEvent::Level::warning, describe(clients_.at(id)) + ": key no longer authorized, session ended");
+    ++revoked_clients_;
+    forget(id, GoodbyeReason::revoked);
+  }
+}
+
+void BrokerCore::recheck_rights(const ClientId& id, Client& client) {
+  const std::vector<std::string> groups(client.groups.begin(), client.groups.end());
+  for (const std::string& name : groups) {
+    if (!policy_.permits(client.identity, Action::join, name)) {
+      leave(id, client, name);
+      error(id, ErrorCode::not_authorized, 0, name, "no longer allowed to join this group: membership ended");
+      log(LogEvent::Level::warning, describe(client) + ": may no longer join '" + name + "', removed");
+    } else if (!policy_.permits(client.identity, Action::consume, name) && groups_.at(name).credits(id) > 0) {
+      groups_.at(name).drop_credits(id);
+      suspended_.erase({name, id});
+      error(id, ErrorCode::not_authorized, 0, name, "no longer allowed to consume from this group: credits dropped");
+      log(LogEvent::Level::warning, describe(client) + ": may no longer consume from '" + name + "', credits dropped");
+    }
+  }
+}
+
+std::optional<auth::Identity> BrokerCore::identify(const std::string& user_id) const {
+  if (!keys_) return auth::Identity{user_id, user_id, {}};
+  const auth::Identity* identity = keys_->identify(user_id);
+  if (identity == nullptr) return std::nullopt;
+  return *identity;
+}
+
 void BrokerCore::handle(const ClientId& from, const std::string& user_id, ClientMessage&& message) {
   auto it = clients_.find(from);
   if (it == clients_.end()) {
+    auto identity = identify(user_id);
+    if (!identity) {
+      ++refused_not_authorized_;
+      error(from, ErrorCode::not_authorized, 0, {}, "this key is not authorized (any more)");
+      return;
+    }
     if (!std::holds_alternative<Hello>(message)) {
       error(from, ErrorCode::hello_expected, 0, {}, "send HELLO first");
       return;
@@ -31,12 +81,15 @@ void BrokerCore::handle(const ClientId& from, const std::string& user_id, Client
     closing_.erase(from);
     it = clients_.emplace(from, Client{}).first;
     it->second.user_id = user_id;
+    it->second.identity = std::move(*identity);
+    it->second.since = now_;
   } else if (it->second.user_id != user_id) {
     // Cannot happen with libzmq's own routing ids; refuse rather than trust the routing id.
     error(from, ErrorCode::not_authorized, 0, {}, "message authenticated as another key");
     return;
   }
   it->second.last_seen = now_;
+  ++it->second.messages_in;
   std::visit([&](auto&& m) { on(from, it->second, std::move(m)); }, std::move(message));
   forget_overflowed();
 }
@@ -45,6 +98,8 @@ void BrokerCore::forget_overflowed() {
   for (const ClientId& client : std::exchange(overflowed_, {})) {
     if (clients_.count(client) == 0) continue;
     ++overflowed_clients_;
+    log(LogEvent::Level::warning, describe(clients_.at(client)) + ": left over " + std::to_string(max_backlog) +
+                                      " replies unread, session forgotten");
     forget(client, GoodbyeReason::overflowed);
   }
 }
@@ -57,12 +112,14 @@ void BrokerCore::reject(const ClientId& from, const Error& failure) {
 
 void BrokerCore::on(const ClientId& from, Client& client, Hello&& m) {
   client.name = std::move(m.name);
+  log(LogEvent::Level::info, describe(client) + ": session opened");
   send(from, Welcome{limits_.max_message_size, version_, instance_,
                      static_cast<std::uint32_t>(limits_.heartbeat.count()),
                      static_cast<std::uint32_t>(limits_.liveness.count())});
 }
 
 void BrokerCore::on(const ClientId& from, Client& client, Join&& m) {
+  if (!permitted(from, client, Action::join, m.group, 0)) return;
   Group* group = find_or_create(from, m.group, 0);
   if (group == nullptr) return;
   if (!group->has_member(from)) {
@@ -79,16 +136,32 @@ void BrokerCore::on(const ClientId& from, Client& client, Join&& m) {
 }
 
 void BrokerCore::on(const ClientId& from, Client& client, Leave&& m) {
-  if (client.groups.erase(m.group) == 0) {
+  if (client.groups.count(m.group) == 0) {
     error(from, ErrorCode::not_member, 0, m.group, "not a member of this group");
     return;
   }
-  Group& group = groups_.at(m.group);
-  group.remove_member(from);
-  suspended_.erase({m.group, from});
-  return_held(client, &m.group);
+  leave(from, client, m.group);
   send(from, Left{m.group});
+}
+
+void BrokerCore::leave(const ClientId& id, Client& client, const std::string& name) {
+  client.groups.erase(name);
+  Group& group = groups_.at(name);
+  group.remove_member(id);
+  suspended_.erase({name, id});
+  return_held(client, &name);
   dispatch(group);
+}
+
+bool BrokerCore::permitted(const ClientId& from, const Client& client, Action action, const std::string& group,
+                           std::uint64_t seq) {
+  if (policy_.permits(client.identity, action, group)) return true;
+  ++refused_not_authorized_;
+  const std::string what = std::string(to_string(action)) + (action == Action::stats ? "" : " on '" + group + "'");
+  error(from, ErrorCode::not_authorized, seq, action == Action::stats ? std::string() : group,
+        "not allowed: " + what);
+  log(LogEvent::Level::info, describe(client) + ": refused " + what + " (not allowed)");
+  return false;
 }
 
 bool BrokerCore::fits_budget(const ClientId& from, std::size_t size, std::uint64_t seq, Group& group) {
@@ -101,7 +174,8 @@ bool BrokerCore::fits_budget(const ClientId& from, std::size_t size, std::uint64
   return false;
 }
 
-void BrokerCore::on(const ClientId& from, Client&, Broadcast&& m) {
+void BrokerCore::on(const ClientId& from, Client& client, Broadcast&& m) {
+  if (!permitted(from, client, Action::broadcast, m.group, m.seq)) return;
   if (m.payload.size() > limits_.max_message_size) {
     error(from, ErrorCode::too_large, m.seq, m.group, "payload over the broker's max_message_size");
     return;
@@ -114,7 +188,8 @@ void BrokerCore::on(const ClientId& from, Client&, Broadcast&& m) {
   for (const ClientId& member : group->members()) deliver_last_value(member, *group);
 }
 
-void BrokerCore::on(const ClientId& from, Client&, Produce&& m) {
+void BrokerCore::on(const ClientId& from, Client& client, Produce&& m) {
+  if (!permitted(from, client, Action::produce, m.group, m.seq)) return;
   if (m.payload.size() > limits_.max_message_size) {
     error(from, ErrorCode::too_large, m.seq, m.group, "payload over the broker's max_message_size");
     return;
@@ -156,6 +231,7 @@ void BrokerCore::on(const ClientId& from, Client& client, Ready&& m) {
     error(from, ErrorCode::not_member, 0, m.group, "READY for a group this client has not joined");
     return;
   }
+  if (!permitted(from, client, Action::consume, m.group, 0)) return;
   if (m.credits == 0) {
     error(from, ErrorCode::invalid_argument, 0, m.group, "READY needs a non-zero credit count");
     return;
@@ -191,7 +267,13 @@ void BrokerCore::on(const ClientId&, Client& client, Ack&& m) {
   }
 }
 
+void BrokerCore::on(const ClientId& from, Client& client, Stats&& m) {
+  if (!permitted(from, client, Action::stats, {}, m.seq)) return;
+  send(from, StatsReply{m.seq, statistics_json()});
+}
+
 void BrokerCore::on(const ClientId& from, Client& client, Bye&&) {
+  log(LogEvent::Level::info, describe(client) + ": session closed (BYE)");
   Closing closing{std::move(client.backlog), now_};
   forget(from, std::nullopt);
   // GOODBYE goes after the replies still waiting. The record stays until GOODBYE went out
@@ -288,6 +370,7 @@ void BrokerCore::deliver_produced(const ClientId& to, Group& group, QueuedItem&&
   auto client = clients_.find(to);
   zmq::message_t payload = share(item.payload);
   if (client != clients_.end()) {
+    ++client->second.deliveries_out;
     payload = client->second.pending.track(std::move(payload));
     client->second.held.insert_or_assign(
         item.id, Held{group.name(), QueuedItem{share(item.payload), item.producer, item.seq, item.id, item.attempts},
@@ -313,6 +396,8 @@ void BrokerCore::deliver_last_value(const ClientId& to, Group& group) {
 }
 
 Outgoing BrokerCore::last_value_delivery(const ClientId& to, Client& client, Group& group) {
+  ++client.deliveries_out;
+  ++group.stats.broadcast_deliveries;
   zmq::message_t payload = client.pending.track(share(*group.last_value()));
   return Outgoing{to, Deliver{group.name(), Kind::broadcast, next_delivery_id_++, 1, std::move(payload)}, {}, 0};
 }
@@ -411,6 +496,8 @@ void BrokerCore::expire_silent() {
   }
   for (const ClientId& id : silent) {
     ++expired_clients_;
+    log(LogEvent::Level::warning, describe(clients_.at(id)) + ": silent for over " +
+                                      std::to_string(limits_.liveness.count()) + " ms, session forgotten");
     forget(id, GoodbyeReason::expired);
   }
 }
@@ -452,6 +539,18 @@ void BrokerCore::shutdown() {
   suspended_.clear();
 }
 
+std::vector<LogEvent> BrokerCore::take_log() {
+  std::vector<LogEvent> out;
+  out.swap(log_);
+  return out;
+}
+
+void BrokerCore::log(LogEvent::Level level, std::string text) { log_.push_back(LogEvent{level, std::move(text)}); }
+
+std::string BrokerCore::describe(const Client& client) {
+  return "client '" + client.identity.name + "' (key " + client.identity.key + ")";
+}
+
 std::vector<Outgoing> BrokerCore::take_outbox() {
   std::vector<Outgoing> out;
   out.swap(outbox_);
@@ -472,18 +571,49 @@ BrokerStatistics BrokerCore::statistics() const {
   stats.late_acks = late_acks_;
   stats.refused_over_budget = refused_over_budget_;
   stats.malformed_messages = malformed_messages_;
+  stats.refused_not_authorized = refused_not_authorized_;
+  stats.revoked_clients = revoked_clients_;
   std::map<std::string, std::size_t> unacked;
   for (const auto& [id, client] : clients_) {
     for (const auto& [delivery, held] : client.held) ++unacked[held.group];
+    stats.sessions.push_back(session_statistics(id, client));
   }
-  for (const auto& [name, group] : groups_) {
-    const GroupStats& s = group.stats;
-    stats.groups.push_back(GroupStatistics{name, group.members().size(), group.queue_size(), unacked[name],
-                                           s.broadcasts, s.produced, s.delivered, s.acked, s.redelivered,
-                                           s.refused, s.dropped, s.broadcasts_skipped});
-  }
+  for (const auto& [name, group] : groups_) stats.groups.push_back(group_statistics(group, unacked[name]));
   return stats;
 }
+
+GroupStatistics BrokerCore::group_statistics(const Group& group, std::size_t unacked) {
+  const GroupStats& s = group.stats;
+  GroupStatistics g{group.name(), group.members().size(), group.queue_size(), unacked, s.broadcasts, s.produced,
+                    s.delivered, s.acked, s.redelivered, s.refused, s.dropped, s.broadcasts_skipped};
+  g.broadcast_deliveries = s.broadcast_deliveries;
+  g.has_last_value = group.last_value_size().has_value();
+  g.last_value_bytes = group.last_value_size().value_or(0);
+  g.credits = group.outstanding_credits();
+  return g;
+}
+
+ClientStatistics BrokerCore::session_statistics(const ClientId& id, const Client& client) const {
+  const auto ms = [](Clock::duration d) {
+    return static_cast<std::uint64_t>(std::max<std::int64_t>(0, std::chrono::duration_cast<std::chrono::milliseconds>(d).count()));
+  };
+  ClientStatistics c;
+  c.name = client.identity.name;
+  c.key = client.identity.key;
+  c.hello_name = client.name;
+  c.groups.assign(client.groups.begin(), client.groups.end());
+  for (const std::string& group : client.groups) c.credits += groups_.at(group).credits(id);
+  c.unacked = client.held.size();
+  c.pending_bytes = client.pending.bytes();
+  c.backlog = client.backlog.size();
+  c.messages_in = client.messages_in;
+  c.deliveries_out = client.deliveries_out;
+  c.session_ms = ms(now_ - client.since);
+  c.silent_ms = ms(now_ - client.last_seen);
+  return c;
+}
+
+std::string BrokerCore::statistics_json() const { return to_json(statistics()); }
 
 void BrokerCore::error(const ClientId& to, ErrorCode code, std::uint64_t seq, std::string group, std::string text) {
   send(to, ErrorReply{code, seq, std::move(group), std::move(text)});

@@ -14,6 +14,8 @@
 #include <zrelay/broker_options.hpp>
 #include <zrelay/broker_stats.hpp>
 
+#include "auth/access_policy.hpp"
+#include "auth/allow_list.hpp"
 #include "broker/backlog.hpp"
 #include "broker/group.hpp"
 #include "broker/payload_account.hpp"
@@ -31,6 +33,13 @@ struct Outgoing {
   std::uint64_t seq = 0;
 };
 
+// Something worth a log line (the broker loop writes it); never payload bytes or secrets.
+struct LogEvent {
+  enum class Level : std::uint8_t { debug, info, warning };
+  Level level = Level::info;
+  std::string text;
+};
+
 // A message the socket did not take: the peer is gone, or its queue is full.
 struct Undelivered {
   Outgoing out;
@@ -43,7 +52,12 @@ class BrokerCore {
 
   // The time of the messages handled next (the liveness of clients is measured with it).
   void advance(Clock::time_point now) noexcept { now_ = now; }
-  // One message from `from`, authenticated as `user_id` (the ZAP User-Id of the message).
+  // The keys allowed now and what each may do. Clients whose key is gone are forgotten (GOODBYE
+  // revoked); memberships and credits the rules no longer allow are dropped. Until this is
+  // called every user id is allowed, named by itself (for tests of the logic alone).
+  void set_access(std::shared_ptr<const auth::AllowList> keys, auth::AccessPolicy policy);
+  // One message from `from`, authenticated as `user_id` (the ZAP User-Id of the message: the
+  // client's Z85 public key). A key not allowed now gets not_authorized, whatever it sends.
   void handle(const ClientId& from, const std::string& user_id, protocol::ClientMessage&& message);
   // A message from `from` that did not decode.
   void reject(const ClientId& from, const Error& error);
@@ -60,6 +74,7 @@ class BrokerCore {
   void shutdown();
 
   [[nodiscard]] std::vector<Outgoing> take_outbox();
+  [[nodiscard]] std::vector<LogEvent> take_log();
 
   [[nodiscard]] std::size_t client_count() const noexcept { return clients_.size(); }
   [[nodiscard]] const Group* group(const std::string& name) const;
@@ -76,12 +91,16 @@ class BrokerCore {
   };
   struct Client {
     std::string user_id;
-    std::string name;
+    auth::Identity identity;
+    std::string name;  // what it said in HELLO
     Clock::time_point last_seen;
     std::set<std::string> groups;
     Backlog backlog;  // replies it could not take yet, in order
     std::map<std::uint64_t, Held> held;  // by delivery id
     PayloadAccount pending;  // bytes handed to its connection and not yet written
+    Clock::time_point since;
+    std::uint64_t messages_in = 0;
+    std::uint64_t deliveries_out = 0;
   };
   // A client that said BYE: forgotten, but GOODBYE and the replies before it are still to go.
   struct Closing {
@@ -100,7 +119,20 @@ class BrokerCore {
   void on(const ClientId& from, Client& client, protocol::Bye&& m);
   void on(const ClientId& from, Client& client, protocol::Hello&& m);
   void on(const ClientId& from, Client& client, protocol::Ack&& m);
+  void on(const ClientId& from, Client& client, protocol::Stats&& m);
 
+  // The identity of an allowed key, or nothing.
+  [[nodiscard]] std::optional<auth::Identity> identify(const std::string& user_id) const;
+  // False (and ERROR not_authorized sent) if the rules do not let `client` do `action` on `group`.
+  bool permitted(const ClientId& from, const Client& client, Action action, const std::string& group, std::uint64_t seq);
+  // After new rules: drops what `client` may no longer hold.
+  void recheck_rights(const ClientId& id, Client& client);
+  void leave(const ClientId& id, Client& client, const std::string& group);
+  [[nodiscard]] std::string statistics_json() const;
+  [[nodiscard]] static GroupStatistics group_statistics(const Group& group, std::size_t unacked);
+  [[nodiscard]] ClientStatistics session_statistics(const ClientId& id, const Client& client) const;
+  void log(LogEvent::Level level, std::string text);
+  [[nodiscard]] static std::string describe(const Client& client);
   // The group named `name`, created if accepted; sends the error and returns null otherwise.
   Group* find_or_create(const ClientId& from, const std::string& name, std::uint64_t seq);
   // False (and ERROR over_budget sent) if a payload of `size` bytes does not fit the budget.
@@ -131,6 +163,8 @@ class BrokerCore {
   void send(const ClientId& to, protocol::BrokerMessage&& message);
 
   BrokerLimits limits_;
+  std::shared_ptr<const auth::AllowList> keys_;  // null: every user id allowed (see set_access)
+  auth::AccessPolicy policy_;
   std::string version_;
   std::uint64_t instance_;
   Clock::time_point now_{};
@@ -147,7 +181,10 @@ class BrokerCore {
   std::uint64_t late_acks_ = 0;
   std::uint64_t refused_over_budget_ = 0;
   std::uint64_t malformed_messages_ = 0;
+  std::uint64_t refused_not_authorized_ = 0;
+  std::uint64_t revoked_clients_ = 0;
   std::vector<Outgoing> outbox_;
+  std::vector<LogEvent> log_;
 };
 
 }  // namespace zrelay::broker

@@ -30,6 +30,10 @@ void Group::set_last_value(zmq::message_t& payload) {
 
 zmq::message_t* Group::last_value() noexcept { return last_value_ ? &*last_value_ : nullptr; }
 
+std::optional<std::size_t> Group::last_value_size() const noexcept {
+  return last_value_ ? std::optional<std::size_t>(last_value_->size()) : std::nullopt;
+}
+
 void Group::add_credits(const ClientId& client, std::int64_t credits) {
   auto& held = credits_[client];
   const bool was_ready = held > 0;
@@ -54,6 +58,17 @@ void Group::return_credit(const ClientId& client) {
   if (!has_member(client)) return;
   auto& held = credits_[client];
   if (held++ == 0) ready_.push_front(client);
+}
+
+void Group::drop_credits(const ClientId& client) {
+  credits_.erase(client);
+  remove_from_ready(client);
+}
+
+std::int64_t Group::outstanding_credits() const noexcept {
+  std::int64_t total = 0;
+  for (const auto& [client, credits] : credits_) total += credits;
+  return total;
 }
 
 void Group::suspend(const ClientId& client) { remove_from_ready(client); }

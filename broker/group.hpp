@@ -31,6 +31,7 @@ struct GroupStats {
   std::uint64_t refused = 0;
   std::uint64_t dropped = 0;
   std::uint64_t broadcasts_skipped = 0;
+  std::uint64_t broadcast_deliveries = 0;
 };
 
 class Group {
@@ -48,12 +49,17 @@ class Group {
 
   void set_last_value(zmq::message_t& payload);  // shares the buffer of large messages
   [[nodiscard]] zmq::message_t* last_value() noexcept;
+  [[nodiscard]] std::optional<std::size_t> last_value_size() const noexcept;
 
   void add_credits(const ClientId& client, std::int64_t credits);
   [[nodiscard]] std::int64_t credits(const ClientId& client) const;
   // The next credit holder in turn, one of its credits consumed; nothing if nobody holds credits.
   [[nodiscard]] std::optional<ClientId> take_credit();
   void return_credit(const ClientId& client);
+  // The client gets no more items until it sends credits again.
+  void drop_credits(const ClientId& client);
+  // Credits all members hold: items the group could hand out right now.
+  [[nodiscard]] std::int64_t outstanding_credits() const noexcept;
   // A suspended client keeps its credits but gets no items until resumed.
   void suspend(const ClientId& client);
   void resume(const ClientId& client);

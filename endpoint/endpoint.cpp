@@ -119,6 +119,26 @@ class Endpoint::Impl {
     }
   }
 
+  std::string broker_statistics(Timeout timeout) {
+    const auto deadline = deadline_after(timeout);
+    const std::uint64_t seq = ++seq_;
+    submit(protocol::Stats{seq}, timeout);
+    std::unique_lock lock(state_mutex_);
+    const auto answered = [&] { return stats_answers_.count(seq) != 0 || done(state_); };
+    if (!endpoint::wait_for(state_changed_, lock, remaining(deadline), answered)) {
+      throw Error(ErrorCode::timeout, "the broker did not send statistics within " + std::to_string(timeout.count()) + " ms");
+    }
+    const auto answer = stats_answers_.find(seq);
+    if (answer == stats_answers_.end()) {
+      if (failure_) throw *failure_;
+      throw Error(ErrorCode::closed, "the endpoint stopped while waiting for statistics");
+    }
+    endpoint::StatsAnswer found = std::move(answer->second);
+    stats_answers_.erase(answer);
+    if (found.refused) throw *found.refused;
+    return std::move(found.json);
+  }
+
   // Never waits for pipe_mutex_ before the I/O thread ends: a producer blocked on a full pipe
   // holds it, and only the end of the I/O thread (BYE confirmed, or stop_timeout) frees it.
   // True unless this stop gave up waiting for the broker's confirmation.
@@ -320,6 +340,11 @@ class Endpoint::Impl {
       confirmed_sync_ = session.confirmed_sync();
       stats_.redelivered += redelivered;
       for (Refusal& refusal : session.take_refusals()) refusals_.push_back(std::move(refusal));
+      for (endpoint::StatsAnswer& answer : session.take_stats_answers()) {
+        // Answers nobody waits for any more (a request that timed out) are not kept forever.
+        if (stats_answers_.size() >= max_stats_answers) stats_answers_.erase(stats_answers_.begin());
+        stats_answers_.insert_or_assign(answer.seq, std::move(answer));
+      }
       if (!problem.empty()) last_problem_ = problem;
     }
     state_changed_.notify_all();
@@ -342,6 +367,7 @@ class Endpoint::Impl {
   }
 
   static constexpr std::size_t max_events = 1000;  // unread events beyond this are not kept
+  static constexpr std::size_t max_stats_answers = 16;
 
   EndpointOptions options_;
   zmq::context_t context_{1};
@@ -362,6 +388,7 @@ class Endpoint::Impl {
   std::optional<Error> failure_;
   std::vector<Refusal> refusals_;
   std::vector<ConnectionEvent> events_;
+  std::map<std::uint64_t, endpoint::StatsAnswer> stats_answers_;  // by request seq
   EndpointStatistics stats_;
   std::string last_problem_;
   std::uint64_t max_message_size_ = 0;
@@ -435,6 +462,7 @@ bool Endpoint::wait_for_connection_state(ConnectionState state, Timeout timeout)
 std::vector<ConnectionEvent> Endpoint::take_connection_events() { return impl_->take_events(); }
 EndpointStatistics Endpoint::statistics() const { return impl_->statistics(); }
 void Endpoint::sync(Timeout timeout) { impl_->sync(timeout); }
+std::string Endpoint::broker_statistics(Timeout timeout) { return impl_->broker_statistics(timeout); }
 std::vector<Refusal> Endpoint::take_refusals() { return impl_->take_refusals(); }
 
 void Endpoint::stop() {

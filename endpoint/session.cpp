@@ -13,6 +13,7 @@ std::string goodbye_text(GoodbyeReason reason) {
     case GoodbyeReason::shutting_down: return "the broker is shutting down";
     case GoodbyeReason::expired: return "the broker forgot this session after hearing nothing from it";
     case GoodbyeReason::overflowed: return "the broker forgot this session: too many replies were left unread";
+    case GoodbyeReason::revoked: return "the broker no longer authorizes this endpoint's key";
     case GoodbyeReason::bye: break;
   }
   return "the broker ended the session";
@@ -103,6 +104,10 @@ void Session::on(ErrorReply&& m) {
     on_refused_join(std::move(m));
     return;
   }
+  if (m.group.empty() && stats_requests_.erase(m.seq) != 0) {
+    stats_answers_.push_back(StatsAnswer{m.seq, {}, Error(m.code, "the broker refused statistics: " + m.text)});
+    return;
+  }
   if (m.code == ErrorCode::hello_expected && state_ == SessionState::active) {
     lose("the broker no longer knows this session (" + m.text + ")");
     return;
@@ -131,7 +136,16 @@ void Session::on(Goodbye&& m) {
     event(ConnectionState::stopped, "the broker confirmed the end of the session");
     return;
   }
+  if (m.reason == GoodbyeReason::revoked) {
+    fail(Error(ErrorCode::not_authorized, goodbye_text(m.reason)));
+    return;
+  }
   lose(goodbye_text(m.reason));
+}
+
+void Session::on(StatsReply&& m) {
+  stats_requests_.erase(m.seq);
+  stats_answers_.push_back(StatsAnswer{m.seq, std::move(m.json), std::nullopt});
 }
 
 void Session::become_active_if_ready() {

@@ -20,6 +20,13 @@
 
 namespace zrelay::endpoint {
 
+// The broker's answer to a statistics request: its JSON document, or why it refused.
+struct StatsAnswer {
+  std::uint64_t seq = 0;
+  std::string json;
+  std::optional<Error> refused;
+};
+
 enum class SessionState {
   connecting,    // HELLO and JOINs sent, waiting for WELCOME and every JOINED
   active,
@@ -47,6 +54,7 @@ class Session {
 
   // An application message on its way to the broker (see OutboundLog::record).
   [[nodiscard]] protocol::ClientMessage outgoing(protocol::ClientMessage&& message) {
+    if (const auto* stats = std::get_if<protocol::Stats>(&message)) stats_requests_.insert(stats->seq);
     return log_.record(std::move(message));
   }
   [[nodiscard]] protocol::Ping heartbeat() { return log_.heartbeat(); }
@@ -66,6 +74,8 @@ class Session {
   [[nodiscard]] std::vector<Message> take_deliveries() { return std::exchange(deliveries_, {}); }
   [[nodiscard]] std::vector<Refusal> take_refusals() { return std::exchange(refusals_, {}); }
   [[nodiscard]] std::vector<ConnectionEvent> take_events() { return std::exchange(events_, {}); }
+  // Answers to the STATS requests that went out through outgoing().
+  [[nodiscard]] std::vector<StatsAnswer> take_stats_answers() { return std::exchange(stats_answers_, {}); }
 
  private:
   void on(protocol::Welcome&& m);
@@ -75,6 +85,7 @@ class Session {
   void on(protocol::ErrorReply&& m);
   void on(protocol::Pong&& m);
   void on(protocol::Goodbye&& m);
+  void on(protocol::StatsReply&& m);
   void on_refused_join(protocol::ErrorReply&& m);
   void become_active_if_ready();
   void event(ConnectionState state, std::string detail);
@@ -96,6 +107,8 @@ class Session {
   std::vector<Refusal> refusals_;
   std::vector<ConnectionEvent> events_;
   std::vector<protocol::ClientMessage> outgoing_;
+  std::set<std::uint64_t> stats_requests_;
+  std::vector<StatsAnswer> stats_answers_;
 };
 
 }  // namespace zrelay::endpoint

@@ -31,6 +31,7 @@ struct ClientEncoder {
   Frames operator()(Ping&& m) { return frames_of(Command::ping, int_frame(m.token)); }
   Frames operator()(Bye&&) { return frames_of(Command::bye); }
   Frames operator()(Ack&& m) { return frames_of(Command::ack, ids_frame(m.delivery_ids)); }
+  Frames operator()(Stats&& m) { return frames_of(Command::stats, int_frame(m.seq)); }
 };
 
 struct BrokerEncoder {
@@ -51,6 +52,9 @@ struct BrokerEncoder {
   Frames operator()(Pong&& m) { return frames_of(Command::pong, int_frame(m.token)); }
   Frames operator()(Goodbye&& m) {
     return frames_of(Command::goodbye, int_frame(static_cast<std::uint8_t>(m.reason)));
+  }
+  Frames operator()(StatsReply&& m) {
+    return frames_of(Command::stats_reply, int_frame(m.seq), zmq::message_t(m.json.data(), m.json.size()));
   }
 };
 
@@ -93,6 +97,9 @@ ClientMessage decode_client_body(Command command, Frames& f) {
     case Command::ack:
       expect_frames(f, 2, "ACK");
       return Ack{read_ids(f[1])};
+    case Command::stats:
+      expect_frames(f, 2, "STATS");
+      return Stats{read_int<std::uint64_t>(f[1], "seq")};
     default:
       malformed("unknown client command " + std::to_string(static_cast<int>(command)));
   }
@@ -108,7 +115,7 @@ Kind read_kind(const zmq::message_t& frame) {
 
 GoodbyeReason read_goodbye_reason(const zmq::message_t& frame) {
   const auto reason = read_int<std::uint8_t>(frame, "reason");
-  if (reason > static_cast<std::uint8_t>(GoodbyeReason::overflowed)) {
+  if (reason > static_cast<std::uint8_t>(GoodbyeReason::revoked)) {
     malformed("unknown GOODBYE reason " + std::to_string(reason));
   }
   return static_cast<GoodbyeReason>(reason);
@@ -141,6 +148,9 @@ BrokerMessage decode_broker_body(Command command, Frames& f) {
     case Command::goodbye:
       expect_frames(f, 2, "GOODBYE");
       return Goodbye{read_goodbye_reason(f[1])};
+    case Command::stats_reply:
+      expect_frames(f, 3, "STATS-REPLY");
+      return StatsReply{read_int<std::uint64_t>(f[1], "seq"), f[2].to_string()};
     default:
       malformed("unknown broker command " + std::to_string(static_cast<int>(command)));
   }

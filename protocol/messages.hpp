@@ -22,6 +22,7 @@ enum class Command : std::uint8_t {
   ping = 0x07,
   bye = 0x08,
   ack = 0x09,
+  stats = 0x0A,
   welcome = 0x81,
   joined = 0x82,
   left = 0x83,
@@ -29,6 +30,7 @@ enum class Command : std::uint8_t {
   error = 0x85,
   pong = 0x86,
   goodbye = 0x87,
+  stats_reply = 0x88,
 };
 
 // --- client to broker ---
@@ -42,8 +44,10 @@ struct Ping { std::uint64_t token = 0; };
 struct Bye {};
 // The application has taken these produced items (delivery ids); the broker forgets them.
 struct Ack { std::vector<std::uint64_t> delivery_ids; };
+// Asks for the broker's statistics (needs the stats right); a refusal carries `seq`.
+struct Stats { std::uint64_t seq = 0; };
 
-using ClientMessage = std::variant<Hello, Join, Leave, Broadcast, Produce, Ready, Ping, Bye, Ack>;
+using ClientMessage = std::variant<Hello, Join, Leave, Broadcast, Produce, Ready, Ping, Bye, Ack, Stats>;
 
 // --- broker to client ---
 struct Welcome {
@@ -69,9 +73,12 @@ enum class GoodbyeReason : std::uint8_t {
   shutting_down = 1,  // the broker is stopping
   expired = 2,        // the client was silent for longer than the liveness window
   overflowed = 3,     // the client let too many replies pile up unread
+  revoked = 4,        // the client's key is no longer authorized
 };
 struct Goodbye { GoodbyeReason reason = GoodbyeReason::bye; };
+// The answer to STATS: a JSON document (docs/operations.md).
+struct StatsReply { std::uint64_t seq = 0; std::string json; };
 
-using BrokerMessage = std::variant<Welcome, Joined, Left, Deliver, ErrorReply, Pong, Goodbye>;
+using BrokerMessage = std::variant<Welcome, Joined, Left, Deliver, ErrorReply, Pong, Goodbye, StatsReply>;
 
 }  // namespace zrelay::protocol

@@ -24,6 +24,12 @@ class Broker {
   // by the linger option). Idempotent.
   void stop() noexcept;
 
+  // Loads options.authorized_keys_dir again and applies options.authorized_keys, access_rules
+  // and access_default; other fields are ignored. Live sessions of removed keys end (GOODBYE
+  // revoked), and every message is judged by the new rules once this returns. Throws
+  // zrelay::Error and keeps the keys and rules in force if anything is wrong.
+  void reload(const BrokerOptions& options);
+
   // The bound address with the port the OS chose, e.g. "tcp://127.0.0.1:40213".
   [[nodiscard]] std::string endpoint() const;
   [[nodiscard]] std::string public_key() const;

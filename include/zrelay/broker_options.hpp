@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include <zrelay/access_rule.hpp>
 #include <zrelay/certificate.hpp>
 
 namespace zrelay {
@@ -47,6 +48,10 @@ struct BrokerOptions {
   Certificate certificate;                       // the broker's key pair (secret needed)
   std::optional<std::filesystem::path> authorized_keys_dir;  // public certificates of allowed clients
   std::vector<Certificate> authorized_keys;      // more allowed clients, e.g. made in-process
+  // What each allowed client may do (see AccessRule): with no rules, every group action for
+  // everyone and statistics for nobody.
+  std::vector<AccessRule> access_rules;
+  AccessDefault access_default = AccessDefault::automatic;
   BrokerLimits limits;
   int io_threads = 2;  // CURVE crypto runs in libzmq's I/O threads: one thread caps the broker
   std::chrono::milliseconds handshake_timeout{5000};

@@ -21,6 +21,26 @@ struct GroupStatistics {
   std::uint64_t refused = 0;      // items refused with queue_full or over_budget
   std::uint64_t dropped = 0;      // items dropped by the drop-oldest policy (their producer is told)
   std::uint64_t broadcasts_skipped = 0;  // older broadcasts a slow member did not get (it gets the newest)
+  std::uint64_t broadcast_deliveries = 0;  // broadcasts (last values) sent to members
+  bool has_last_value = false;
+  std::size_t last_value_bytes = 0;
+  std::int64_t credits = 0;  // items its consumers have asked for and not received yet
+};
+
+// One connected client (a session).
+struct ClientStatistics {
+  std::string name;        // of its certificate (see AccessRule)
+  std::string key;         // its CURVE public key, Z85
+  std::string hello_name;  // what the endpoint called itself
+  std::vector<std::string> groups;
+  std::int64_t credits = 0;      // over all its groups
+  std::size_t unacked = 0;       // produced items it holds unacknowledged
+  std::uint64_t pending_bytes = 0;  // delivered, not yet written to its connection
+  std::size_t backlog = 0;          // replies waiting for room in its connection
+  std::uint64_t messages_in = 0;
+  std::uint64_t deliveries_out = 0;
+  std::uint64_t session_ms = 0;     // since its HELLO
+  std::uint64_t silent_ms = 0;      // since its last message
 };
 
 struct BrokerStatistics {
@@ -31,7 +51,10 @@ struct BrokerStatistics {
   std::uint64_t late_acks = 0;           // acks for items no longer held by that client
   std::uint64_t refused_over_budget = 0;
   std::uint64_t malformed_messages = 0;
+  std::uint64_t refused_not_authorized = 0;  // actions the authorization rules or the key list refused
+  std::uint64_t revoked_clients = 0;         // forgotten because their key was removed
   std::vector<GroupStatistics> groups;
+  std::vector<ClientStatistics> sessions;
 };
 
 }  // namespace zrelay

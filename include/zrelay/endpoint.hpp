@@ -94,6 +94,10 @@ class Endpoint {
   // broker sent to it before is in the local queue. Throws Error(timeout) past the timeout.
   void sync(Timeout timeout = std::chrono::seconds(10));
 
+  // The broker's statistics as a JSON document (groups and sessions; see docs/operations.md).
+  // Needs the `stats` right. Throws Error: not_authorized, timeout, closed.
+  [[nodiscard]] std::string broker_statistics(Timeout timeout = std::chrono::seconds(10));
+
   // What the broker refused since the last call (queue_full, item_dropped, unknown_group, ...).
   [[nodiscard]] std::vector<Refusal> take_refusals();
 

@@ -43,7 +43,7 @@ bool wait_readable(zmq::socket_t& socket, std::chrono::milliseconds timeout) {
 class Decisions {
  public:
   ZapHandler::Observer observer() {
-    return [this](const std::string& key, bool allowed) {
+    return [this](const std::string& key, const std::string&, bool allowed, const std::string&) {
       std::lock_guard lock(mutex_);
       seen_.emplace_back(key, allowed);
     };

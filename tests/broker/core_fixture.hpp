@@ -1,5 +1,6 @@
 #pragma once
 // BrokerCore driven directly: messages in, addressed messages out, time moved by hand.
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -20,11 +21,13 @@ class BrokerCoreTest : public ::testing::Test {
   }
   void SetUp() override { make_core(); }
 
-  // Sends `message` from `client` (authenticated as key "key-<client>") and returns the replies.
+  // Sends `message` from `client` (authenticated as user_id_of(client)) and returns the replies.
   std::vector<Outgoing> send(const ClientId& client, ClientMessage&& message) {
-    core->handle(client, "key-" + client, std::move(message));
+    core->handle(client, user_id_of(client), std::move(message));
     return core->take_outbox();
   }
+  // The ZAP User-Id of a client's messages: "key-<client>" unless a test sets real keys.
+  std::function<std::string(const ClientId&)> user_id_of = [](const ClientId& client) { return "key-" + client; };
 
   void hello(const ClientId& client) {
     auto out = send(client, Hello{client});

@@ -79,6 +79,17 @@ TEST(Codec, BrokerMessagesRoundTrip) {
   EXPECT_EQ(round_trip_broker<Pong>(Pong{3}).token, 3u);
   EXPECT_EQ(round_trip_broker<Goodbye>(Goodbye{}).reason, GoodbyeReason::bye);
   EXPECT_EQ(round_trip_broker<Goodbye>(Goodbye{GoodbyeReason::expired}).reason, GoodbyeReason::expired);
+  EXPECT_EQ(round_trip_broker<Goodbye>(Goodbye{GoodbyeReason::revoked}).reason, GoodbyeReason::revoked);
+  const auto stats = round_trip_broker<StatsReply>(StatsReply{12, "{\"clients\":1}"});
+  EXPECT_EQ(stats.seq, 12u);
+  EXPECT_EQ(stats.json, "{\"clients\":1}");
+}
+
+TEST(Codec, StatsRequestCarriesItsSeq) {
+  Frames frames = encode(ClientMessage{Stats{7}});
+  ASSERT_EQ(frames.size(), 2u);
+  EXPECT_EQ(std::get<Stats>(decode_client(frames)).seq, 7u);
+  EXPECT_EQ(client_error(frames_of({header(Command::stats)})), ErrorCode::malformed_message) << "no seq";
 }
 
 TEST(Codec, AckIdsAreOneFrameOfBigEndianU64) {
@@ -93,7 +104,7 @@ TEST(Codec, AckIdsAreOneFrameOfBigEndianU64) {
 }
 
 TEST(Codec, RejectsUnknownGoodbyeReason) {
-  Frames frames = frames_of({header(Command::goodbye), std::string("\x04", 1)});
+  Frames frames = frames_of({header(Command::goodbye), std::string("\x05", 1)});
   EXPECT_THROW((void)decode_broker(frames), Error);
 }
 
