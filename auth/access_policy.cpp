@@ -70,10 +70,13 @@ bool names(std::string_view entry, const Identity& client) {
 
 }  // namespace
 
-AccessPolicy::AccessPolicy(std::vector<AccessRule> rules, AccessDefault unmatched)
-    : rules_(std::move(rules)),
-      allow_unmatched_(unmatched == AccessDefault::allow || (unmatched == AccessDefault::automatic && rules_.empty())) {
+AccessPolicy::AccessPolicy(std::vector<AccessRule> rules, AccessDefault unmatched) : rules_(std::move(rules)) {
   for (const AccessRule& rule : rules_) check_rule(rule);
+  const auto about_groups = [](const AccessRule& rule) {
+    return ((rule.allow | rule.deny) & ~static_cast<Actions>(Action::stats)) != 0;
+  };
+  allow_unmatched_ = unmatched == AccessDefault::allow ||
+                     (unmatched == AccessDefault::automatic && std::none_of(rules_.begin(), rules_.end(), about_groups));
 }
 
 bool AccessPolicy::matches(const AccessRule& rule, const Identity& client, Action action, std::string_view group) {

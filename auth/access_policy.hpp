@@ -11,7 +11,9 @@ namespace zrelay::auth {
 
 class AccessPolicy {
  public:
-  // No rules: every group action is allowed, stats is not.
+  // No rules: every group action is allowed, stats is not. AccessDefault::automatic allows
+  // what no rule matches only while no rule is about a group action (rules granting only stats
+  // leave the groups open).
   AccessPolicy() = default;
   // Throws Error(configuration) for a rule without clients or actions, or a malformed client entry.
   AccessPolicy(std::vector<AccessRule> rules, AccessDefault unmatched);

@@ -110,12 +110,8 @@ class Broker::Impl {
         core_(options_.limits, "zrelay " ZRELAY_VERSION, random_instance()) {
     zap_.replace(access_.keys);
     core_.set_access(access_.keys, access_.policy);
-    try {
-      router_.bind(options_.bind);
-    } catch (const zmq::error_t& e) {
-      throw Error(ErrorCode::configuration, "cannot bind " + options_.bind + ": " + e.what());
-    }
-    endpoint_ = router_.get(zmq::sockopt::last_endpoint);
+    bind(options_.bind);
+    for (const std::string& address : options_.also_bind) bind(address);
     const std::string control = "inproc://zrelay-broker-control-" + std::to_string(reinterpret_cast<std::uintptr_t>(this));
     zmq::socket_t inside(context_, zmq::socket_type::pair);
     inside.bind(control);
@@ -158,7 +154,8 @@ class Broker::Impl {
     }
   }
 
-  [[nodiscard]] const std::string& endpoint() const { return endpoint_; }
+  [[nodiscard]] const std::string& endpoint() const { return endpoints_.front(); }
+  [[nodiscard]] const std::vector<std::string>& endpoints() const { return endpoints_; }
   [[nodiscard]] std::string public_key() const { return options_.certificate.public_key(); }
   [[nodiscard]] std::size_t denied_count() const { return zap_.denied_count(); }
 
@@ -173,6 +170,15 @@ class Broker::Impl {
   static std::uint64_t random_instance() {
     std::random_device random;
     return (static_cast<std::uint64_t>(random()) << 32) ^ random();
+  }
+
+  void bind(const std::string& address) {
+    try {
+      router_.bind(address);
+    } catch (const zmq::error_t& e) {
+      throw Error(ErrorCode::configuration, "cannot bind " + address + ": " + e.what());
+    }
+    endpoints_.push_back(router_.get(zmq::sockopt::last_endpoint));
   }
 
   void publish_stats() {
@@ -255,7 +261,7 @@ class Broker::Impl {
   auth::ZapHandler zap_;
   zmq::socket_t router_;
   broker::BrokerCore core_;
-  std::string endpoint_;
+  std::vector<std::string> endpoints_;  // bound, with the ports the OS chose
   zmq::socket_t control_;
   std::mutex control_mutex_;  // control_ is used by stop() and reload() from any thread
   std::atomic<bool> failed_{false};
@@ -275,6 +281,7 @@ void Broker::stop() noexcept {
 }
 void Broker::reload(const BrokerOptions& options) { impl_->reload(options); }
 std::string Broker::endpoint() const { return impl_->endpoint(); }
+std::vector<std::string> Broker::endpoints() const { return impl_->endpoints(); }
 std::string Broker::public_key() const { return impl_->public_key(); }
 std::size_t Broker::denied_count() const { return impl_->denied_count(); }
 BrokerStatistics Broker::stats() const { return impl_->stats(); }

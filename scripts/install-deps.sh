@@ -4,7 +4,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config ccache
   libzmq3-dev cppzmq-dev libsodium-dev libboost-serialization-dev
-  libcli11-dev libspdlog-dev
+  libcli11-dev libspdlog-dev libtomlplusplus-dev
   googletest libgtest-dev libgmock-dev
   libczmq-dev   # tests only: checks that CZMQ reads our certificates and we read its
 )

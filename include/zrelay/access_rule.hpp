@@ -38,7 +38,7 @@ struct AccessRule {
 
 // What an action that no rule allows or denies gets.
 enum class AccessDefault : std::uint8_t {
-  automatic,  // allow without rules (every authorized client may do anything but stats), deny with rules
+  automatic,  // allow while no rule is about a group action (rules for stats only), deny once one is
   allow,
   deny,
 };

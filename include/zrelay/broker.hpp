@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <zrelay/broker_options.hpp>
 #include <zrelay/broker_stats.hpp>
@@ -32,6 +33,8 @@ class Broker {
 
   // The bound address with the port the OS chose, e.g. "tcp://127.0.0.1:40213".
   [[nodiscard]] std::string endpoint() const;
+  // Every bound address: endpoint() first, then those of BrokerOptions::also_bind.
+  [[nodiscard]] std::vector<std::string> endpoints() const;
   [[nodiscard]] std::string public_key() const;
   // Connections refused by authentication so far.
   [[nodiscard]] std::size_t denied_count() const;

@@ -45,6 +45,7 @@ struct BrokerLimits {
 
 struct BrokerOptions {
   std::string bind = "tcp://127.0.0.1:5555";
+  std::vector<std::string> also_bind;  // more addresses to listen on
   Certificate certificate;                       // the broker's key pair (secret needed)
   std::optional<std::filesystem::path> authorized_keys_dir;  // public certificates of allowed clients
   std::vector<Certificate> authorized_keys;      // more allowed clients, e.g. made in-process

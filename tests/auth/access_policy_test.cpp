@@ -51,6 +51,15 @@ TEST(AccessPolicy, WithRulesWhatNoRuleAllowsIsDenied) {
   EXPECT_FALSE(policy.permits(trainer, Action::consume, "weights"));
 }
 
+TEST(AccessPolicy, RulesForStatsOnlyLeaveTheGroupsOpen) {
+  const AccessPolicy policy({AccessRule{{"trainer"}, {}, bits({Action::stats}), 0}}, AccessDefault::automatic);
+  EXPECT_TRUE(policy.permits(worker, Action::produce, "g"));
+  EXPECT_FALSE(policy.permits(worker, Action::stats, ""));
+  EXPECT_TRUE(policy.permits(trainer, Action::stats, ""));
+  const AccessPolicy closed({AccessRule{{"trainer"}, {}, bits({Action::stats}), 0}}, AccessDefault::deny);
+  EXPECT_FALSE(closed.permits(worker, Action::produce, "g"));
+}
+
 TEST(AccessPolicy, DenyWinsOverAllowInAnyOrder) {
   const AccessPolicy policy({AccessRule{{"*"}, {"*"}, bits({Action::produce, Action::consume}), 0},
                              AccessRule{{"worker-3"}, {"*"}, 0, bits({Action::consume})}},

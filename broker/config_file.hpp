@@ -1,0 +1,14 @@
+#pragma once
+// The broker's TOML config file (docs/configuration.md) read into a BrokerConfig.
+#include <filesystem>
+
+#include "broker/broker_config.hpp"
+
+namespace zrelay::broker {
+
+// Sets the fields the file names and leaves the others as they are. Throws
+// Error(configuration) with "FILE:LINE:COLUMN: what is wrong" for syntax errors, unknown keys,
+// values of the wrong type or out of range, and malformed rules.
+void read_config_file(const std::filesystem::path& file, BrokerConfig& config);
+
+}  // namespace zrelay::broker
