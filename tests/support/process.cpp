@@ -8,12 +8,30 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 namespace zrelay::testing {
+namespace {
 
-Process::Process(const std::vector<std::string>& argv, const std::vector<std::string>& env) {
+// A socket rather than a pipe: MSG_NOSIGNAL turns a child that exited without reading into an
+// error here instead of a SIGPIPE that would end the test program.
+void write_input(int fd, const std::string& input) {
+  std::size_t sent = 0;
+  while (sent < input.size()) {
+    const ssize_t n = ::send(fd, input.data() + sent, input.size() - sent, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    sent += static_cast<std::size_t>(n);
+  }
+  ::shutdown(fd, SHUT_WR);
+}
+
+}  // namespace
+
+Process::Process(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+                 const std::optional<std::string>& input) {
   // Everything the child needs is prepared before fork: other threads may hold the malloc lock.
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
@@ -24,9 +42,12 @@ Process::Process(const std::vector<std::string>& argv, const std::vector<std::st
   envp.push_back(nullptr);
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
+  int in[2] = {-1, -1};
+  if (input && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, in) != 0) throw std::runtime_error("socketpair failed");
   pid_ = fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
   if (pid_ == 0) {
+    if (input) dup2(in[1], STDIN_FILENO);
     dup2(fds[1], STDOUT_FILENO);
     dup2(fds[1], STDERR_FILENO);
     execve(args[0], args.data(), envp.data());
@@ -34,6 +55,11 @@ Process::Process(const std::vector<std::string>& argv, const std::vector<std::st
   }
   close(fds[1]);
   out_ = fds[0];
+  if (input) {
+    close(in[1]);
+    write_input(in[0], *input);
+    close(in[0]);
+  }
 }
 
 Process::~Process() {
@@ -94,7 +120,12 @@ std::optional<int> Process::wait(std::chrono::milliseconds timeout) {
 }
 
 RunResult run(const std::vector<std::string>& argv, std::chrono::milliseconds timeout) {
-  Process process(argv);
+  return run(argv, {}, std::nullopt, timeout);
+}
+
+RunResult run(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+              const std::optional<std::string>& input, std::chrono::milliseconds timeout) {
+  Process process(argv, env, input);
   while (process.read_line(timeout)) {
   }
   RunResult result;

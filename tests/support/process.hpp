@@ -1,6 +1,6 @@
 #pragma once
-// A child process (the real zrelay-broker or zrelay-keygen) with its stdout read line by line
-// under a deadline. Killed with SIGKILL if still running when destroyed.
+// A child process (the real zrelay-broker, zrelay-keygen or zrelay) with its stdout read line by
+// line under a deadline. Killed with SIGKILL if still running when destroyed.
 #include <chrono>
 #include <optional>
 #include <string>
@@ -13,7 +13,11 @@ namespace zrelay::testing {
 class Process {
  public:
   // Starts `argv[0]` with `argv`, extra environment `env` ("NAME=value"), stdout+stderr piped.
-  Process(const std::vector<std::string>& argv, const std::vector<std::string>& env = {});
+  // With `input`, stdin reads that text and then ends; it is written before the constructor
+  // returns, so keep it within a socket buffer (some 100 KiB) unless the child reads it at once.
+  // Without, the child shares this process's stdin.
+  Process(const std::vector<std::string>& argv, const std::vector<std::string>& env = {},
+          const std::optional<std::string>& input = std::nullopt);
   ~Process();
   Process(const Process&) = delete;
   Process& operator=(const Process&) = delete;
@@ -44,5 +48,8 @@ struct RunResult {
   std::string output;
 };
 [[nodiscard]] RunResult run(const std::vector<std::string>& argv, std::chrono::milliseconds timeout = std::chrono::seconds(30));
+[[nodiscard]] RunResult run(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+                            const std::optional<std::string>& input,
+                            std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
 }  // namespace zrelay::testing
