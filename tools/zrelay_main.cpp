@@ -1,5 +1,5 @@
 // zrelay: the command-line client. Broadcasts and produces lines or arguments, listens to
-// broadcasts and consumes work items, printing one line per payload.
+// broadcasts and consumes work items, printing one line per payload; prints the broker's statistics.
 #include <csignal>
 #include <exception>
 #include <iostream>
@@ -15,6 +15,7 @@
 #include "tools/consume_command.hpp"
 #include "tools/listen_command.hpp"
 #include "tools/send_command.hpp"
+#include "tools/stats_command.hpp"
 
 namespace {
 
@@ -49,6 +50,7 @@ int main(int argc, char** argv) {
   SendCommand produce(app, SendCommand::Mode::produce);
   zrelay::cli::ListenCommand listen(app);
   zrelay::cli::ConsumeCommand consume(app);
+  zrelay::cli::StatsCommand stats(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -59,6 +61,7 @@ int main(int argc, char** argv) {
     if (broadcast.chosen()) return broadcast.run();
     if (produce.chosen()) return produce.run();
     if (listen.chosen()) return listen.run();
+    if (stats.chosen()) return stats.run();
     return consume.run();
   } catch (const Failure& failure) {
     return fail(failure);

@@ -101,6 +101,17 @@ std::optional<std::string> Process::wait_for(const std::string& prefix, std::chr
   return std::nullopt;
 }
 
+std::optional<std::string> Process::wait_for_text(const std::string& text, std::chrono::milliseconds timeout) {
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < until) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+    auto line = read_line(left);
+    if (!line) return std::nullopt;
+    if (line->find(text) != std::string::npos) return line;
+  }
+  return std::nullopt;
+}
+
 void Process::signal(int number) { kill(pid_, number); }
 
 std::optional<int> Process::wait(std::chrono::milliseconds timeout) {

@@ -26,6 +26,8 @@ class Process {
   [[nodiscard]] std::optional<std::string> read_line(std::chrono::milliseconds timeout);
   // Reads lines until one starts with `prefix`; returns the rest of that line.
   [[nodiscard]] std::optional<std::string> wait_for(const std::string& prefix, std::chrono::milliseconds timeout);
+  // Reads lines until one contains `text` (log lines start with a timestamp); returns that line.
+  [[nodiscard]] std::optional<std::string> wait_for_text(const std::string& text, std::chrono::milliseconds timeout);
   // Everything read so far.
   [[nodiscard]] const std::string& output() const noexcept { return seen_; }
 
