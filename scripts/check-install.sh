@@ -27,13 +27,14 @@ cmake --build "$prefix/build" -j "$(nproc)"
 echo "install check: the installed package builds and runs examples/quickstart"
 
 unit=lib/systemd/system/zrelay-broker.service
-for file in bin/zrelay bin/zrelay-broker bin/zrelay-keygen "$unit"; do
+config=etc/zrelay/broker.toml
+for file in bin/zrelay bin/zrelay-broker bin/zrelay-keygen "$unit" "$config" share/doc/zrelay/broker.toml.example; do
   [ -e "$install/$file" ] || fail "$file is not installed"
 done
 
-# The installed broker on its embedded defaults, with a state directory of its own.
+# The installed broker with its installed config, on a free port and a state directory of its own.
 export ZRELAY_STATE_DIR="$prefix/state"
-"$install/bin/zrelay-broker" --bind 'tcp://127.0.0.1:*' >"$prefix/broker.log" 2>&1 &
+"$install/bin/zrelay-broker" --config "$install/$config" --bind 'tcp://127.0.0.1:*' >"$prefix/broker.log" 2>&1 &
 broker_pid=$!
 for _ in $(seq 400); do  # up to 20 s
   grep -q '^listening on ' "$prefix/broker.log" && break
