@@ -14,6 +14,7 @@
 #include "auth/allow_list.hpp"
 #include "auth/zap_handler.hpp"
 #include "broker/broker_core.hpp"
+#include "broker/log_limiter.hpp"
 #include "broker/router_link.hpp"
 #include "protocol/zmq_compat.hpp"
 
@@ -79,22 +80,39 @@ zmq::socket_t make_router(zmq::context_t& context, const BrokerOptions& options)
   return router;
 }
 
-void log_handshake(const std::string& key_z85, const std::string& name, bool allowed, const std::string& reason) {
-  if (allowed) {
-    spdlog::info("client '{}' (key {}) authenticated", name, key_z85);
-  } else {
-    spdlog::warn("refused a handshake from key {}: {}", key_z85.empty() ? std::string("(none)") : key_z85, reason);
+// Log lines per second at most, for the broker loop and for the ZAP handler each.
+constexpr std::size_t log_burst = 100;
+
+void report_suppressed(broker::LogLimiter& limiter, const char* what) {
+  if (const auto count = limiter.take_suppressed(broker::LogLimiter::Clock::now())) {
+    spdlog::warn("{} more {} log lines suppressed (over {} per second)", count, what, log_burst);
   }
 }
 
-void write_log(std::vector<broker::LogEvent>&& events) {
+// Called on the ZAP handler's thread only: the limiter needs no lock.
+auth::ZapHandler::Observer handshake_logger() {
+  auto limiter = std::make_shared<broker::LogLimiter>(log_burst, std::chrono::seconds(1));
+  return [limiter](const std::string& key_z85, const std::string& name, bool allowed, const std::string& reason) {
+    report_suppressed(*limiter, "handshake");
+    if (!limiter->admit(broker::LogLimiter::Clock::now())) return;
+    if (allowed) {
+      spdlog::info("client '{}' (key {}) authenticated", name, key_z85);
+    } else {
+      spdlog::warn("refused a handshake from key {}: {}", key_z85.empty() ? std::string("(none)") : key_z85, reason);
+    }
+  };
+}
+
+void write_log(std::vector<broker::LogEvent>&& events, broker::LogLimiter& limiter) {
   for (const broker::LogEvent& event : events) {
+    if (!limiter.admit(broker::LogLimiter::Clock::now())) continue;
     switch (event.level) {
       case broker::LogEvent::Level::debug: spdlog::debug("{}", event.text); break;
       case broker::LogEvent::Level::info: spdlog::info("{}", event.text); break;
       case broker::LogEvent::Level::warning: spdlog::warn("{}", event.text); break;
     }
   }
+  report_suppressed(limiter, "client event");
 }
 
 }  // namespace
@@ -105,7 +123,7 @@ class Broker::Impl {
       : options_((check_options(options), std::move(options))),
         access_(access_of(options_)),
         context_(options_.io_threads),
-        zap_(context_, auth::AllowList(), zap_domain, log_handshake),
+        zap_(context_, auth::AllowList(), zap_domain, handshake_logger()),
         router_(make_router(context_, options_)),
         core_(options_.limits, "zrelay " ZRELAY_VERSION, random_instance()) {
     zap_.replace(access_.keys);
@@ -217,7 +235,7 @@ class Broker::Impl {
         publish_stats();
         next_tick = broker::Clock::now() + options_.tick;
       }
-      write_log(core_.take_log());
+      write_log(core_.take_log(), log_limiter_);
     }
   }
 
@@ -246,7 +264,7 @@ class Broker::Impl {
     core_.set_access(access_.keys, access_.policy);
     link.flush();
     publish_stats();
-    write_log(core_.take_log());
+    write_log(core_.take_log(), log_limiter_);
     spdlog::info("reloaded: {} authorized key(s), {} authorization rule(s)", access_.keys->size(),
                  access_.policy.rules().size());
     pending_applied_.set_value();
@@ -264,6 +282,7 @@ class Broker::Impl {
   std::vector<std::string> endpoints_;  // bound, with the ports the OS chose
   zmq::socket_t control_;
   std::mutex control_mutex_;  // control_ is used by stop() and reload() from any thread
+  broker::LogLimiter log_limiter_{log_burst, std::chrono::seconds(1)};  // the loop's thread only
   std::atomic<bool> failed_{false};
   std::atomic<bool> stopped_{false};
   std::mutex stats_mutex_;

@@ -104,9 +104,14 @@ void BrokerCore::forget_overflowed() {
   }
 }
 
-void BrokerCore::reject(const ClientId& from, const Error& failure) {
+void BrokerCore::reject(const ClientId& from, const Error& failure, const std::string& user_id) {
   ++malformed_messages_;
-  if (auto it = clients_.find(from); it != clients_.end()) it->second.last_seen = now_;
+  const auto it = clients_.find(from);
+  if (it != clients_.end()) it->second.last_seen = now_;
+  const std::string who = it != clients_.end() ? describe(it->second)
+                          : user_id.empty()    ? std::string("an unauthenticated peer")
+                                               : "key " + user_id;
+  log(LogEvent::Level::warning, "refused a message from " + who + ": " + failure.what());
   error(from, failure.code(), 0, {}, failure.what());
 }
 

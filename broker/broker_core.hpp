@@ -59,8 +59,9 @@ class BrokerCore {
   // One message from `from`, authenticated as `user_id` (the ZAP User-Id of the message: the
   // client's Z85 public key). A key not allowed now gets not_authorized, whatever it sends.
   void handle(const ClientId& from, const std::string& user_id, protocol::ClientMessage&& message);
-  // A message from `from` that did not decode.
-  void reject(const ClientId& from, const Error& error);
+  // A message from `from` (authenticated as `user_id`, if known) that did not decode or could not
+  // be handled: an ERROR reply and a log line.
+  void reject(const ClientId& from, const Error& error, const std::string& user_id = {});
   // Sends that failed, in the order they were tried. Produced items go back to the head of
   // their queue (in order), a refused broadcast is resent as the last value, other messages
   // wait in the peer's backlog; all of it is retried on the next tick.

@@ -2,7 +2,6 @@
 
 #include <set>
 
-#include <spdlog/spdlog.h>
 
 #include "protocol/limits.hpp"
 
@@ -67,11 +66,10 @@ void RouterLink::handle(Received&& received) {
   try {
     core_.handle(received.from, user_id, protocol::decode_client(received.frames));
   } catch (const Error& e) {
-    spdlog::warn("refused a message from key {}: {}", user_id, e.what());
-    core_.reject(received.from, e);
+    core_.reject(received.from, e, user_id);
   } catch (const std::exception& e) {  // a fault of ours, e.g. out of memory: this message only
-    spdlog::error("failed to handle a message from key {}: {}", user_id, e.what());
-    core_.reject(received.from, Error(ErrorCode::internal, std::string("the broker failed to handle this message: ") + e.what()));
+    core_.reject(received.from,
+                 Error(ErrorCode::internal, std::string("the broker failed to handle this message: ") + e.what()), user_id);
   }
 }
 
