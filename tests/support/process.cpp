@@ -55,6 +55,7 @@ Process::Process(const std::vector<std::string>& argv, const std::vector<std::st
   }
   close(fds[1]);
   out_ = fds[0];
+  reader_ = std::thread([this] { drain(); });
   if (input) {
     close(in[1]);
     write_input(in[0], *input);
@@ -67,27 +68,44 @@ Process::~Process() {
     kill(pid_, SIGKILL);
     (void)wait(std::chrono::seconds(10));
   }
+  stopping_.store(true);
+  reader_.join();
   close(out_);
 }
 
-std::optional<std::string> Process::read_line(std::chrono::milliseconds timeout) {
-  const auto until = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    if (const auto end = buffer_.find('\n'); end != std::string::npos) {
-      std::string line = buffer_.substr(0, end);
-      buffer_.erase(0, end + 1);
-      return line;
-    }
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
-    if (left.count() <= 0) return std::nullopt;
+void Process::drain() {
+  char chunk[4096];
+  while (!stopping_.load()) {
     pollfd item{out_, POLLIN, 0};
-    if (poll(&item, 1, static_cast<int>(left.count())) <= 0) continue;
-    char chunk[4096];
+    if (poll(&item, 1, 100) <= 0) continue;  // looks at stopping_ now and then
     const ssize_t n = ::read(out_, chunk, sizeof chunk);
-    if (n <= 0) return std::nullopt;
+    if (n < 0 && errno == EINTR) continue;
+    std::lock_guard lock(mutex_);
+    if (n <= 0) {
+      ended_ = true;
+      changed_.notify_all();
+      return;
+    }
     buffer_.append(chunk, static_cast<std::size_t>(n));
     seen_.append(chunk, static_cast<std::size_t>(n));
+    changed_.notify_all();
   }
+}
+
+std::string Process::output() const {
+  std::lock_guard lock(mutex_);
+  return seen_;
+}
+
+std::optional<std::string> Process::read_line(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mutex_);
+  const auto line_ready = [this] { return buffer_.find('\n') != std::string::npos || ended_; };
+  if (!changed_.wait_for(lock, timeout, line_ready)) return std::nullopt;
+  const auto end = buffer_.find('\n');
+  if (end == std::string::npos) return std::nullopt;  // ended without another line
+  std::string line = buffer_.substr(0, end);
+  buffer_.erase(0, end + 1);
+  return line;
 }
 
 std::optional<std::string> Process::wait_for(const std::string& prefix, std::chrono::milliseconds timeout) {

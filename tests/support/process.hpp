@@ -1,9 +1,15 @@
 #pragma once
 // A child process (the real zrelay-broker, zrelay-keygen or zrelay) with its stdout read line by
-// line under a deadline. Killed with SIGKILL if still running when destroyed.
+// line under a deadline. Killed with SIGKILL if still running when destroyed. Its output is
+// drained all the time by a thread of its own: a chatty broker must never block on a full pipe
+// while a test is busy elsewhere.
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <sys/types.h>
@@ -28,8 +34,8 @@ class Process {
   [[nodiscard]] std::optional<std::string> wait_for(const std::string& prefix, std::chrono::milliseconds timeout);
   // Reads lines until one contains `text` (log lines start with a timestamp); returns that line.
   [[nodiscard]] std::optional<std::string> wait_for_text(const std::string& text, std::chrono::milliseconds timeout);
-  // Everything read so far.
-  [[nodiscard]] const std::string& output() const noexcept { return seen_; }
+  // Everything the process wrote so far.
+  [[nodiscard]] std::string output() const;
 
   void signal(int number);
   [[nodiscard]] pid_t pid() const noexcept { return pid_; }
@@ -37,10 +43,17 @@ class Process {
   [[nodiscard]] std::optional<int> wait(std::chrono::milliseconds timeout);
 
  private:
+  void drain();  // the reader thread
+
   pid_t pid_ = -1;
   int out_ = -1;
-  std::string buffer_;
-  std::string seen_;
+  mutable std::mutex mutex_;
+  std::condition_variable changed_;
+  std::string buffer_;  // not yet returned by read_line
+  std::string seen_;    // everything
+  bool ended_ = false;  // the output reached its end
+  std::atomic<bool> stopping_{false};
+  std::thread reader_;
   std::optional<int> status_;
 };
 
