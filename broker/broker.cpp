@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstring>
 #include <limits>
 #include <future>
 #include <mutex>
@@ -14,6 +15,7 @@
 #include "auth/allow_list.hpp"
 #include "auth/zap_handler.hpp"
 #include "broker/broker_core.hpp"
+#include "broker/handshake_watch.hpp"
 #include "broker/log_limiter.hpp"
 #include "broker/router_link.hpp"
 #include "protocol/zmq_compat.hpp"
@@ -215,19 +217,55 @@ class Broker::Impl {
     }
   }
 
+  // Handshakes that fail before authentication (garbage, wrong mechanism, broken CURVE) are
+  // reported by libzmq's socket monitor only; ZAP refusals are logged by the ZAP handler.
+  zmq::socket_t watch_handshakes() {
+    const std::string address = "inproc://zrelay-broker-monitor-" + std::to_string(reinterpret_cast<std::uintptr_t>(this));
+    if (zmq_socket_monitor(router_.handle(), address.c_str(), broker::HandshakeWatch::events()) != 0) {
+      throw zmq::error_t();
+    }
+    zmq::socket_t monitor(context_, zmq::socket_type::pair);
+    monitor.connect(address);
+    return monitor;
+  }
+
+  void on_monitor_event(zmq::socket_t& monitor) {
+    zmq::message_t event;
+    zmq::message_t address;
+    while (monitor.recv(event, zmq::recv_flags::dontwait)) {
+      (void)monitor.recv(address, zmq::recv_flags::none);
+      if (event.size() < 6) continue;
+      std::uint16_t id = 0;
+      std::uint32_t value = 0;
+      std::memcpy(&id, event.data(), sizeof id);
+      std::memcpy(&value, static_cast<const char*>(event.data()) + sizeof id, sizeof value);
+      // The descriptor is still open when ACCEPTED is read, unless the peer was very quick.
+      const std::string peer = id == ZMQ_EVENT_ACCEPTED ? broker::HandshakeWatch::peer_of(static_cast<int>(value)) : "";
+      const auto line = handshakes_.on_event(id, value, peer);
+      if (line && log_limiter_.admit(broker::LogLimiter::Clock::now())) spdlog::warn("{}", *line);
+    }
+  }
+
   void serve_until_stopped(zmq::socket_t& control) {
     broker::RouterLink link(router_, core_);
-    zmq::pollitem_t items[] = {{router_.handle(), 0, ZMQ_POLLIN, 0}, {control.handle(), 0, ZMQ_POLLIN, 0}};
+    zmq::socket_t monitor = watch_handshakes();
+    zmq::pollitem_t items[] = {{router_.handle(), 0, ZMQ_POLLIN, 0},
+                               {control.handle(), 0, ZMQ_POLLIN, 0},
+                               {monitor.handle(), 0, ZMQ_POLLIN, 0}};
     auto next_tick = broker::Clock::now() + options_.tick;
     for (;;) {
       const auto wait = std::chrono::ceil<std::chrono::milliseconds>(next_tick - broker::Clock::now());
       try {
-        zmq::poll(items, 2, std::max(wait, std::chrono::milliseconds(0)));
+        zmq::poll(items, 3, std::max(wait, std::chrono::milliseconds(0)));
       } catch (const zmq::error_t& e) {
         if (e.num() != EINTR) throw;
         continue;
       }
-      if ((items[1].revents & ZMQ_POLLIN) && on_control(control, link)) return;
+      if ((items[1].revents & ZMQ_POLLIN) && on_control(control, link)) {
+        zmq_socket_monitor(router_.handle(), nullptr, 0);
+        return;
+      }
+      if (items[2].revents & ZMQ_POLLIN) on_monitor_event(monitor);
       if (items[0].revents & ZMQ_POLLIN) link.receive_batch(next_tick);
       if (broker::Clock::now() >= next_tick) {
         core_.tick(broker::Clock::now());
@@ -283,6 +321,7 @@ class Broker::Impl {
   zmq::socket_t control_;
   std::mutex control_mutex_;  // control_ is used by stop() and reload() from any thread
   broker::LogLimiter log_limiter_{log_burst, std::chrono::seconds(1)};  // the loop's thread only
+  broker::HandshakeWatch handshakes_;                                    // the loop's thread only
   std::atomic<bool> failed_{false};
   std::atomic<bool> stopped_{false};
   std::mutex stats_mutex_;

@@ -11,86 +11,29 @@
 #include <zmq.hpp>
 
 #include "protocol/zmq_compat.hpp"
+#include "tests/support/raw_client.hpp"
 #include "tests/support/relay_fixture.hpp"
 
 namespace zrelay {
 namespace {
 
-using Frames = std::vector<std::string>;
+using testing::Frames;
+using testing::header;
+using testing::i32;
+using testing::u32;
+using testing::u64;
 
-std::string header(std::uint8_t command) { return std::string("ZR\x01", 3) + static_cast<char>(command); }
-std::string u64(std::uint64_t v) {
-  std::string out(8, '\0');
-  for (int i = 7; i >= 0; --i, v >>= 8) out[static_cast<std::size_t>(i)] = static_cast<char>(v & 0xFF);
-  return out;
-}
-std::string i32(std::int32_t v) {
-  auto bits = static_cast<std::uint32_t>(v);
-  std::string out(4, '\0');
-  for (int i = 3; i >= 0; --i, bits >>= 8) out[static_cast<std::size_t>(i)] = static_cast<char>(bits & 0xFF);
-  return out;
-}
-
-class RawClient {
+// The raw client of tests/support/raw_client.hpp, connected to the fixture's broker.
+class RawClient : public testing::RawClient {
  public:
   RawClient(zmq::context_t& context, const Broker& broker, const Certificate& key)
-      : socket_(context, zmq::socket_type::dealer) {
-    socket_.set(zmq::sockopt::curve_serverkey, broker.public_key());
-    socket_.set(zmq::sockopt::curve_publickey, key.public_key());
-    socket_.set(zmq::sockopt::curve_secretkey, key.secret_key());
-    socket_.set(zmq::sockopt::linger, 0);
-    socket_.set(zmq::sockopt::rcvtimeo, 10000);
-    socket_.connect(broker.endpoint());
-  }
-
-  void send(const Frames& frames) {
-    for (std::size_t i = 0; i < frames.size(); ++i) {
-      zmq::message_t frame(frames[i].data(), frames[i].size());
-      (void)socket_.send(frame, i + 1 < frames.size() ? zmq::send_flags::sndmore : zmq::send_flags::none);
-    }
-  }
-
-  Frames receive() {
-    auto frames = try_receive(std::chrono::seconds(10));
-    if (!frames) throw std::runtime_error("no answer from the broker within 10 s");
-    return *frames;
-  }
-
-  std::optional<Frames> try_receive(std::chrono::milliseconds timeout) {
-    zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
-    if (zmq::poll(&item, 1, timeout) == 0) return std::nullopt;
-    Frames frames;
-    do {
-      zmq::message_t frame;
-      (void)socket_.recv(frame);
-      frames.push_back(frame.to_string());
-    } while (socket_.get(zmq::sockopt::rcvmore));
-    return frames;
-  }
-
-  // The error code of the next message, which must be an ERROR.
-  std::uint16_t receive_error_code() {
-    const auto frames = receive();
-    EXPECT_EQ(frames.at(0), header(0x85));
-    return static_cast<std::uint16_t>((static_cast<unsigned char>(frames.at(1)[0]) << 8) |
-                                      static_cast<unsigned char>(frames.at(1)[1]));
-  }
-
-  void expect_pong(std::uint64_t token) {
-    send({header(0x07), u64(token)});
-    EXPECT_EQ(receive(), (Frames{header(0x86), u64(token)}));
-  }
-
- private:
-  zmq::socket_t socket_;
+      : testing::RawClient(context, broker.endpoint(), broker.public_key(), key) {}
 };
 
 class RawClientTest : public testing::RelayFixture {
  protected:
   zmq::context_t context{1};
 };
-
-std::string u32(std::uint32_t v) { return i32(static_cast<std::int32_t>(v)); }
 
 // Waits until the broker's published numbers satisfy `done` (they are refreshed every tick).
 template <class Predicate>

@@ -1,0 +1,67 @@
+#include "broker/handshake_watch.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cstdio>
+
+#include <zmq.h>
+
+namespace zrelay::broker {
+
+int HandshakeWatch::events() {
+  return ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+         ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_DISCONNECTED;
+}
+
+std::optional<std::string> HandshakeWatch::on_event(std::uint16_t id, std::uint32_t value, const std::string& peer) {
+  switch (id) {
+    case ZMQ_EVENT_ACCEPTED:
+      pending_.insert_or_assign(value, peer);  // a descriptor is reused only after its close
+      return std::nullopt;
+    case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
+    case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:  // the ZAP handler logged it, with the key
+      pending_.erase(value);
+      return std::nullopt;
+    case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
+      return "a connection failed the handshake: ZMTP/CURVE protocol error 0x" + [&] {
+        char hex[16];
+        std::snprintf(hex, sizeof hex, "%x", value);
+        return std::string(hex);
+      }();
+    case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
+      return std::string("a connection failed the handshake: ") + zmq_strerror(static_cast<int>(value));
+    case ZMQ_EVENT_DISCONNECTED: {
+      const auto it = pending_.find(value);
+      if (it == pending_.end()) return std::nullopt;
+      std::string line = "a connection from " + it->second + " closed before completing the handshake";
+      pending_.erase(it);
+      return line;
+    }
+    default:
+      return std::nullopt;
+  }
+}
+
+std::string HandshakeWatch::peer_of(int fd) {
+  sockaddr_storage address{};
+  socklen_t size = sizeof address;
+  if (getpeername(fd, reinterpret_cast<sockaddr*>(&address), &size) != 0) return "?";
+  char host[INET6_ADDRSTRLEN] = {};
+  int port = 0;
+  if (address.ss_family == AF_INET) {
+    const auto* in = reinterpret_cast<const sockaddr_in*>(&address);
+    inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
+    port = ntohs(in->sin_port);
+  } else if (address.ss_family == AF_INET6) {
+    const auto* in = reinterpret_cast<const sockaddr_in6*>(&address);
+    inet_ntop(AF_INET6, &in->sin6_addr, host, sizeof host);
+    port = ntohs(in->sin6_port);
+  } else {
+    return "?";
+  }
+  return std::string(host) + ":" + std::to_string(port);
+}
+
+}  // namespace zrelay::broker
