@@ -232,6 +232,19 @@ void Certificate::save(const std::filesystem::path& public_path) const {
   if (has_secret()) save_secret(secret_path_of(public_path));
 }
 
+void Certificate::save_new(const std::filesystem::path& public_path) const {
+  if (empty()) throw Error(ErrorCode::certificate, "cannot save an empty certificate to '" + public_path.string() + "'");
+  const std::filesystem::path secret_path = secret_path_of(public_path);
+  // The secret first: a public file never names a key pair whose secret went elsewhere.
+  if (has_secret()) auth::write_file_atomically(secret_path, to_text(true), 0600, auth::Existing::refuse);
+  try {
+    auth::write_file_atomically(public_path, to_text(false), 0644, auth::Existing::refuse);
+  } catch (...) {
+    if (has_secret()) std::filesystem::remove(secret_path);
+    throw;
+  }
+}
+
 void Certificate::save_public(const std::filesystem::path& path) const {
   if (empty()) throw Error(ErrorCode::certificate, "cannot save an empty certificate to '" + path.string() + "'");
   auth::write_file_atomically(path, to_text(false), 0644);

@@ -89,14 +89,23 @@ std::optional<FileText> read_text_file(const std::filesystem::path& path, std::s
   return file;
 }
 
-void write_file_atomically(const std::filesystem::path& path, std::string_view content, mode_t mode) {
+void write_file_atomically(const std::filesystem::path& path, std::string_view content, mode_t mode,
+                           Existing existing) {
   std::filesystem::path temp;
   FileDescriptor fd = create_exclusive(temp, path, mode);
   try {
     write_all(fd.get(), content, path);
     if (::fsync(fd.get()) != 0) fail("sync", path, errno);
     if (::close(fd.release()) != 0) fail("close", path, errno);
-    if (::rename(temp.c_str(), path.c_str()) != 0) fail("rename a temporary file to", path, errno);
+    if (existing == Existing::replace) {
+      if (::rename(temp.c_str(), path.c_str()) != 0) fail("rename a temporary file to", path, errno);
+    } else {
+      if (::link(temp.c_str(), path.c_str()) != 0) {
+        if (errno == EEXIST) throw Error(ErrorCode::io, "'" + path.string() + "' already exists");
+        fail("link a temporary file to", path, errno);
+      }
+      ::unlink(temp.c_str());
+    }
   } catch (...) {
     ::unlink(temp.c_str());
     throw;

@@ -19,8 +19,13 @@ struct FileText {
 // Returns nullopt if the file does not exist; throws Error(ErrorCode::io) on other failures.
 [[nodiscard]] std::optional<FileText> read_text_file(const std::filesystem::path& path, std::size_t max_size);
 
+// What write_file_atomically does when `path` exists.
+enum class Existing { replace, refuse };
+
 // Writes a new file under a temporary dot-name in the same directory, created with O_EXCL and
-// `mode`, then renames it over `path`.
-void write_file_atomically(const std::filesystem::path& path, std::string_view content, mode_t mode);
+// `mode`, then renames it over `path` (Existing::replace) or links it there, which fails if
+// `path` exists, even if it appeared a moment ago (Existing::refuse: Error(io), "already exists").
+void write_file_atomically(const std::filesystem::path& path, std::string_view content, mode_t mode,
+                           Existing existing = Existing::replace);
 
 }  // namespace zrelay::auth

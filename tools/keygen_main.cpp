@@ -80,7 +80,15 @@ int run(const Arguments& args) {
     throw Failure{exit_usage, std::string("--name: ") + e.what()};
   }
   make_private_directories(args.dir);
-  certificate.save(public_path);
+  if (args.force) {
+    certificate.save(public_path);
+  } else {
+    try {
+      certificate.save_new(public_path);  // closes the window between the check above and the write
+    } catch (const zrelay::Error& e) {
+      throw Failure{exit_cantcreat, std::string(e.what()) + " (use --force to replace it)"};
+    }
+  }
   std::cout << "public key:         " << certificate.public_key() << "\n"
             << "public certificate: " << public_path.string() << "\n"
             << "secret certificate: " << secret_path.string() << " (mode 0600, keep it private)\n";

@@ -33,6 +33,9 @@ class Certificate {
 
   // Writes the public file at `public_path` and, if there is a secret key, `public_path`_secret.
   void save(const std::filesystem::path& public_path) const;
+  // The same, but never replaces a file: if either exists, even one created a moment ago by
+  // another process, nothing is left behind and Error(io) says "already exists".
+  void save_new(const std::filesystem::path& public_path) const;
   void save_public(const std::filesystem::path& path) const;
   // Writes both keys to `path` with mode 0600; throws if there is no secret key.
   void save_secret(const std::filesystem::path& path) const;

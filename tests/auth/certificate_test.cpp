@@ -135,6 +135,19 @@ TEST_F(CertificateTest, SaveReplacesALooseSecretFileWithAPrivateOne) {
   EXPECT_TRUE(Certificate::load(file("c")).has_secret());
 }
 
+TEST_F(CertificateTest, SaveNewNeverReplacesAndLeavesNothingBehind) {
+  const Certificate first = Certificate::generate();
+  first.save_new(file("c"));
+  EXPECT_EQ(Certificate::load(file("c")).secret_key(), first.secret_key());
+  EXPECT_THROW(Certificate::generate().save_new(file("c")), Error);
+  EXPECT_EQ(Certificate::load(file("c")).secret_key(), first.secret_key()) << "the first pair is untouched";
+  // Only the public file exists (e.g. another process is writing its pair): no stray secret.
+  write("d", "whatever", fs::perms(0644));
+  EXPECT_THROW(Certificate::generate().save_new(file("d")), Error);
+  EXPECT_FALSE(fs::exists(file("d_secret")));
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir_), fs::directory_iterator()), 3) << "c, c_secret, d";
+}
+
 TEST_F(CertificateTest, LoadRejectsAReadableSecretFile) {
   Certificate::generate().save(file("c"));
   fs::permissions(file("c_secret"), fs::perms(0644));
