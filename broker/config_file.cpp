@@ -1,5 +1,7 @@
 #include "broker/config_file.hpp"
 
+#include <fstream>
+#include <iterator>
 #include <limits>
 #include <set>
 #include <sstream>
@@ -217,14 +219,21 @@ void read_authorization(const ConfigReader& in, const toml::table& t, BrokerOpti
 }  // namespace
 
 void read_config_file(const std::filesystem::path& file, BrokerConfig& config) {
-  const ConfigReader in(file.string());
   std::error_code ec;
   if (!std::filesystem::is_regular_file(file, ec)) {
     throw Error(ErrorCode::configuration, "config file '" + file.string() + "' does not exist or is not a file");
   }
+  std::ifstream in(file, std::ios::binary);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (!in.good() && !in.eof()) throw Error(ErrorCode::configuration, "cannot read config file '" + file.string() + "'");
+  read_config_text(text, file.string(), config);
+}
+
+void read_config_text(std::string_view text, const std::string& name, BrokerConfig& config) {
+  const ConfigReader in(name);
   toml::table root;
   try {
-    root = toml::parse_file(file.string());
+    root = toml::parse(text, name);
   } catch (const toml::parse_error& e) {
     in.fail(e.source(), std::string(e.description()));
   }
