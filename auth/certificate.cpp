@@ -10,6 +10,7 @@
 
 #include <zrelay/error.hpp>
 
+#include "auth/certificate_text.hpp"
 #include "auth/file_io.hpp"
 #include "auth/zpl_reader.hpp"
 
@@ -19,7 +20,6 @@ namespace {
 using KeyBytes = Certificate::KeyBytes;
 
 constexpr std::size_t z85_key_length = 40;
-constexpr std::size_t max_file_size = 64 * 1024;
 constexpr std::size_t max_meta_length = 900;  // CZMQ reads at most 1024 characters of a line
 // CZMQ writes 32 zero bytes as the secret key of a certificate that has none.
 constexpr std::string_view null_key_z85 = "0000000000000000000000000000000000000000";
@@ -73,36 +73,16 @@ std::filesystem::path secret_path_of(const std::filesystem::path& public_path) {
   return std::filesystem::path(public_path.string() + "_secret");
 }
 
-// One certificate file, checked for syntax and key validity.
-struct CertificateFile {
-  std::string public_z85;
-  std::string secret_z85;  // empty if none
-  std::vector<std::pair<std::string, std::string>> metadata;
-};
-
 class CertificateFileReader {
  public:
   explicit CertificateFileReader(const std::filesystem::path& path) : path_(path), source_(path.string()) {}
 
   // nullopt if the file does not exist.
-  std::optional<CertificateFile> read() const {
-    std::optional<auth::FileText> file = auth::read_text_file(path_, max_file_size);
+  std::optional<auth::CertificateText> read() const {
+    std::optional<auth::FileText> file = auth::read_text_file(path_, auth::max_certificate_text);
     if (!file) return std::nullopt;
-    if (file->text.size() > max_file_size) fail("file too large to be a certificate");
-    const auth::ZplNode root = auth::ZplReader(source_).parse(file->text);
-    CertificateFile result;
-    result.metadata = read_metadata(root);
-    const auth::ZplNode& curve = single_section(root, "curve");
-    result.public_z85 = read_key(curve, "public-key").value_or(std::string());
-    if (result.public_z85.empty()) fail(curve.line, "'curve' section has no public-key");
-    const std::optional<std::string> secret = read_key(curve, "secret-key");
-    if (secret) {
-      check_private(file->mode);
-      if (public_of_secret(*secret) != result.public_z85) {
-        fail(curve.child("secret-key")->line, "secret-key does not belong to the public-key of this file");
-      }
-      result.secret_z85 = *secret;
-    }
+    auth::CertificateText result = auth::parse_certificate_text(file->text, source_);
+    if (!result.secret_z85.empty()) check_private(file->mode);
     return result;
   }
 
@@ -111,41 +91,6 @@ class CertificateFileReader {
   }
 
  private:
-  [[noreturn]] void fail(int line, const std::string& message) const {
-    throw Error(ErrorCode::certificate, source_ + ":" + std::to_string(line) + ": " + message);
-  }
-
-  const auth::ZplNode& single_section(const auth::ZplNode& root, std::string_view name) const {
-    const auth::ZplNode* section = root.child(name);
-    if (section == nullptr) fail("no '" + std::string(name) + "' section (not a CURVE certificate)");
-    if (root.count(name) > 1) fail("more than one '" + std::string(name) + "' section");
-    return *section;
-  }
-
-  // nullopt if absent (or CZMQ's all-zero placeholder); throws if present but invalid.
-  std::optional<std::string> read_key(const auth::ZplNode& curve, std::string_view name) const {
-    const auth::ZplNode* key = curve.child(name);
-    if (key == nullptr) return std::nullopt;
-    if (curve.count(name) > 1) fail(key->line, "more than one " + std::string(name));
-    if (key->value == null_key_z85) return std::nullopt;
-    if (!decode_key(key->value)) {
-      fail(key->line, std::string(name) + " is not a valid Z85 CURVE key (40 characters encoding 32 bytes)");
-    }
-    return key->value;
-  }
-
-  std::vector<std::pair<std::string, std::string>> read_metadata(const auth::ZplNode& root) const {
-    std::vector<std::pair<std::string, std::string>> metadata;
-    const auth::ZplNode* section = root.child("metadata");
-    if (section == nullptr) return metadata;
-    if (root.count("metadata") > 1) fail("more than one 'metadata' section");
-    for (const auth::ZplNode& item : section->children) {
-      if (section->count(item.name) > 1) fail(item.line, "metadata '" + item.name + "' appears more than once");
-      metadata.emplace_back(item.name, item.value);
-    }
-    return metadata;
-  }
-
   void check_private(mode_t mode) const {
     if ((mode & 077) == 0) return;
     char octal[16] = {};
@@ -158,20 +103,14 @@ class CertificateFileReader {
   std::string source_;
 };
 
-CertificateFile read_required(const std::filesystem::path& path) {
-  std::optional<CertificateFile> file = CertificateFileReader(path).read();
+auth::CertificateText read_required(const std::filesystem::path& path) {
+  std::optional<auth::CertificateText> file = CertificateFileReader(path).read();
   if (!file) throw Error(ErrorCode::certificate, "certificate file '" + path.string() + "' not found");
   return std::move(*file);
 }
 
-Certificate certificate_of(CertificateFile file, const std::filesystem::path& path) {
-  Certificate certificate = Certificate::from_keys(std::move(file.public_z85), std::move(file.secret_z85));
-  try {
-    for (const auto& [key, value] : file.metadata) certificate.set_meta(key, value);
-  } catch (const Error& e) {
-    throw Error(ErrorCode::certificate, path.string() + ": " + e.what());
-  }
-  return certificate;
+Certificate certificate_of(auth::CertificateText file, const std::filesystem::path& path) {
+  return auth::to_certificate(std::move(file), path.string());
 }
 
 }  // namespace
@@ -206,12 +145,12 @@ Certificate Certificate::from_keys(std::string public_z85, std::string secret_z8
 }
 
 Certificate Certificate::load(const std::filesystem::path& path) {
-  CertificateFile main = read_required(path);
+  auth::CertificateText main = read_required(path);
   if (!main.secret_z85.empty()) return certificate_of(std::move(main), path);
 
   const std::filesystem::path secret_path = secret_path_of(path);
   const CertificateFileReader secret_reader(secret_path);
-  std::optional<CertificateFile> secret = secret_reader.read();
+  std::optional<auth::CertificateText> secret = secret_reader.read();
   if (!secret) return certificate_of(std::move(main), path);
   if (secret->secret_z85.empty()) secret_reader.fail("has no secret-key");
   if (secret->public_z85 != main.public_z85) {
@@ -222,7 +161,7 @@ Certificate Certificate::load(const std::filesystem::path& path) {
 }
 
 Certificate Certificate::load_public(const std::filesystem::path& path) {
-  CertificateFile file = read_required(path);
+  auth::CertificateText file = read_required(path);
   file.secret_z85.clear();
   return certificate_of(std::move(file), path);
 }
@@ -294,4 +233,89 @@ std::string Certificate::to_text(bool with_secret) const {
   return text;
 }
 
+namespace auth {
+namespace {
+
+// Reads one certificate text, checked for syntax and key validity.
+class CertificateTextReader {
+ public:
+  explicit CertificateTextReader(const std::string& source) : source_(source) {}
+
+  CertificateText read(std::string_view text) const {
+    if (text.size() > max_certificate_text) fail("file too large to be a certificate");
+    const ZplNode root = ZplReader(source_).parse(text);
+    CertificateText result;
+    result.metadata = read_metadata(root);
+    const ZplNode& curve = single_section(root, "curve");
+    result.public_z85 = read_key(curve, "public-key").value_or(std::string());
+    if (result.public_z85.empty()) fail(curve.line, "'curve' section has no public-key");
+    const std::optional<std::string> secret = read_key(curve, "secret-key");
+    if (secret) {
+      if (public_of_secret(*secret) != result.public_z85) {
+        fail(curve.child("secret-key")->line, "secret-key does not belong to the public-key of this file");
+      }
+      result.secret_z85 = *secret;
+    }
+    return result;
+  }
+
+ private:
+  [[noreturn]] void fail(const std::string& message) const {
+    throw Error(ErrorCode::certificate, source_ + ": " + message);
+  }
+  [[noreturn]] void fail(int line, const std::string& message) const {
+    throw Error(ErrorCode::certificate, source_ + ":" + std::to_string(line) + ": " + message);
+  }
+
+  const ZplNode& single_section(const ZplNode& root, std::string_view name) const {
+    const ZplNode* section = root.child(name);
+    if (section == nullptr) fail("no '" + std::string(name) + "' section (not a CURVE certificate)");
+    if (root.count(name) > 1) fail("more than one '" + std::string(name) + "' section");
+    return *section;
+  }
+
+  // nullopt if absent (or CZMQ's all-zero placeholder); throws if present but invalid.
+  std::optional<std::string> read_key(const ZplNode& curve, std::string_view name) const {
+    const ZplNode* key = curve.child(name);
+    if (key == nullptr) return std::nullopt;
+    if (curve.count(name) > 1) fail(key->line, "more than one " + std::string(name));
+    if (key->value == null_key_z85) return std::nullopt;
+    if (!decode_key(key->value)) {
+      fail(key->line, std::string(name) + " is not a valid Z85 CURVE key (40 characters encoding 32 bytes)");
+    }
+    return key->value;
+  }
+
+  std::vector<std::pair<std::string, std::string>> read_metadata(const ZplNode& root) const {
+    std::vector<std::pair<std::string, std::string>> metadata;
+    const ZplNode* section = root.child("metadata");
+    if (section == nullptr) return metadata;
+    if (root.count("metadata") > 1) fail("more than one 'metadata' section");
+    for (const ZplNode& item : section->children) {
+      if (section->count(item.name) > 1) fail(item.line, "metadata '" + item.name + "' appears more than once");
+      metadata.emplace_back(item.name, item.value);
+    }
+    return metadata;
+  }
+
+  const std::string& source_;
+};
+
+}  // namespace
+
+CertificateText parse_certificate_text(std::string_view text, const std::string& source) {
+  return CertificateTextReader(source).read(text);
+}
+
+Certificate to_certificate(CertificateText text, const std::string& source) {
+  Certificate certificate = Certificate::from_keys(std::move(text.public_z85), std::move(text.secret_z85));
+  try {
+    for (const auto& [key, value] : text.metadata) certificate.set_meta(key, value);
+  } catch (const Error& e) {
+    throw Error(ErrorCode::certificate, source + ": " + e.what());
+  }
+  return certificate;
+}
+
+}  // namespace auth
 }  // namespace zrelay
