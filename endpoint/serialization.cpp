@@ -4,6 +4,17 @@
 #include <string>
 
 #include <boost/archive/basic_archive.hpp>
+#include <boost/archive/impl/archive_serializer_map.ipp>
+#include <boost/archive/impl/basic_binary_iarchive.ipp>
+#include <boost/archive/impl/basic_binary_iprimitive.ipp>
+
+// The members of zrelay's input archive that Boost compiles only for its own archives.
+namespace boost::archive {
+template class detail::archive_serializer_map<zrelay::detail::BoundedIArchive>;
+template class basic_binary_iprimitive<zrelay::detail::BoundedIArchive, char, std::char_traits<char>>;
+template class basic_binary_iarchive<zrelay::detail::BoundedIArchive>;
+template class binary_iarchive_impl<zrelay::detail::BoundedIArchive, char, std::char_traits<char>>;
+}  // namespace boost::archive
 
 namespace zrelay::detail {
 namespace {

@@ -8,9 +8,13 @@
 #include <streambuf>
 #include <string_view>
 #include <typeinfo>
+#include <utility>
 #include <vector>
 
 #include <boost/archive/binary_iarchive.hpp>
+#include <boost/archive/binary_iarchive_impl.hpp>
+#include <boost/archive/detail/register_archive.hpp>
+#include <boost/serialization/collection_size_type.hpp>
 #include <boost/archive/binary_oarchive.hpp>
 #include <zrelay/error.hpp>
 
@@ -57,6 +61,46 @@ class InputBuffer : public std::streambuf {
 
 [[noreturn]] void throw_decode_failed(std::string_view type_name, const char* why);
 
+// Boost's binary input archive (same bytes), except that a string or collection length larger
+// than the bytes left in the payload is refused before anything is allocated: each element
+// takes at least one byte, so a real length is never larger.
+class BoundedIArchive
+    : public boost::archive::binary_iarchive_impl<BoundedIArchive, char, std::char_traits<char>> {
+  using Base = boost::archive::binary_iarchive_impl<BoundedIArchive, char, std::char_traits<char>>;
+  friend class boost::archive::detail::interface_iarchive<BoundedIArchive>;
+  friend class boost::archive::basic_binary_iarchive<BoundedIArchive>;
+  friend class boost::archive::basic_binary_iprimitive<BoundedIArchive, char, std::char_traits<char>>;
+  friend class boost::archive::load_access;
+
+ public:
+  explicit BoundedIArchive(InputBuffer& buffer) : Base(buffer, boost::archive::no_header), buffer_(buffer) {}
+
+ protected:
+  template <class T>
+  void load_override(T& t) { Base::load_override(t); }
+  void load_override(boost::serialization::collection_size_type& count) {
+    Base::load_override(count);
+    check_length(std::as_const(count));
+  }
+  using Base::load;
+  void load(std::string& s) {
+    std::size_t length = 0;
+    this->load(length);
+    check_length(length);
+    s.resize(length);
+    if (length > 0) this->load_binary(s.data(), length);
+  }
+
+ private:
+  void check_length(std::size_t length) const {
+    if (length > buffer_.remaining()) {
+      throw boost::archive::archive_exception(boost::archive::archive_exception::input_stream_error,
+                                              "length larger than the payload");
+    }
+  }
+  InputBuffer& buffer_;
+};
+
 }  // namespace detail
 
 // Serializes `value` into a payload (envelope + archive).
@@ -78,7 +122,7 @@ template <class T>
   detail::InputBuffer buffer(detail::open_envelope(payload, detail::fnv1a(name), name));
   T value{};
   try {
-    boost::archive::binary_iarchive archive(buffer, boost::archive::no_header);
+    detail::BoundedIArchive archive(buffer);
     archive >> value;
   } catch (...) {  // archive_exception, bad_alloc, length_error, ...: all mean corrupt bytes
     detail::throw_decode_failed(name, "the archive does not decode");
@@ -88,3 +132,6 @@ template <class T>
 }
 
 }  // namespace zrelay
+
+BOOST_SERIALIZATION_REGISTER_ARCHIVE(zrelay::detail::BoundedIArchive)
+BOOST_SERIALIZATION_USE_ARRAY_OPTIMIZATION(zrelay::detail::BoundedIArchive)
