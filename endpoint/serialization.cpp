@@ -30,7 +30,8 @@ std::uint8_t platform_flags() noexcept {
 }
 
 std::uint16_t archive_version() noexcept {
-  return static_cast<std::uint16_t>(boost::archive::BOOST_ARCHIVE_VERSION());
+  const boost::serialization::library_version_type version = boost::archive::BOOST_ARCHIVE_VERSION();
+  return static_cast<std::uint16_t>(version);  // const: the value conversion, not the reference one
 }
 
 void put_u64(char* out, std::uint64_t value) noexcept {
