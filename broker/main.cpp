@@ -98,29 +98,28 @@ void resolve_rules(BrokerConfig& config) {
   }
 }
 
-zrelay::broker::StateDir state_dir_of(const BrokerConfig& config) {
-  return zrelay::broker::StateDir(config.state_dir.empty() ? zrelay::broker::StateDir::default_path()
-                                                           : std::filesystem::path(config.state_dir));
-}
-
-// Fills the certificate and authorized keys from the paths or the state directory; on the
-// first start (`announce`) it generates what is missing and says so on stdout.
-void resolve_keys(BrokerConfig& config, bool announce) {
-  auto& o = config.options;
+// The broker certificate and authorized keys that the paths leave open, from the state
+// directory; on the first start (`announce`) what is missing is generated and said on stdout.
+void resolve_state_keys(BrokerConfig& config, bool announce) {
+  const zrelay::broker::StateDir state(config.state_dir.empty() ? zrelay::broker::StateDir::default_path()
+                                                                : std::filesystem::path(config.state_dir));
   if (config.certificate.empty()) {
-    const auto state = state_dir_of(config);
-    o.certificate = state.broker_certificate();
+    config.options.certificate = state.broker_certificate();
     if (announce) std::cout << "broker certificate: " << state.broker_certificate_path().string() << "\n";
-  } else {
-    o.certificate = zrelay::Certificate::load(config.certificate);
   }
   if (config.authorized_keys.empty()) {
-    const auto state = state_dir_of(config);
     if (announce && state.ensure_client_certificate()) {
       std::cout << "generated a client key pair: " << state.client_certificate_path().string() << " (authorized)\n";
     }
     config.authorized_keys = state.authorized_keys_dir().string();
   }
+}
+
+// Fills the certificate and authorized keys from the paths or the state directory.
+void resolve_keys(BrokerConfig& config, bool announce) {
+  auto& o = config.options;
+  if (config.certificate.empty() || config.authorized_keys.empty()) resolve_state_keys(config, announce);
+  if (!config.certificate.empty()) o.certificate = zrelay::Certificate::load(config.certificate);
   o.authorized_keys_dir = config.authorized_keys;
 }
 

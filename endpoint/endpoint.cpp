@@ -108,11 +108,8 @@ class Endpoint::Impl {
     const auto deadline = deadline_after(timeout);
     const std::uint64_t token = ++ping_token_;
     submit(protocol::Ping{token}, timeout);
-    std::unique_lock lock(state_mutex_);
-    const auto answered = [&] { return confirmed_sync_ >= token || done(state_); };
-    if (!endpoint::wait_for(state_changed_, lock, remaining(deadline), answered)) {
-      throw Error(ErrorCode::timeout, "the broker did not answer a sync within " + std::to_string(timeout.count()) + " ms");
-    }
+    const auto lock = await(deadline, [&] { return confirmed_sync_ >= token; },
+                            "the broker did not answer a sync within " + std::to_string(timeout.count()) + " ms");
     if (confirmed_sync_ < token) {
       if (failure_) throw *failure_;
       throw Error(ErrorCode::closed, "the endpoint stopped during sync");
@@ -123,11 +120,8 @@ class Endpoint::Impl {
     const auto deadline = deadline_after(timeout);
     const std::uint64_t seq = ++seq_;
     submit(protocol::Stats{seq}, timeout);
-    std::unique_lock lock(state_mutex_);
-    const auto answered = [&] { return stats_answers_.count(seq) != 0 || done(state_); };
-    if (!endpoint::wait_for(state_changed_, lock, remaining(deadline), answered)) {
-      throw Error(ErrorCode::timeout, "the broker did not send statistics within " + std::to_string(timeout.count()) + " ms");
-    }
+    const auto lock = await(deadline, [&] { return stats_answers_.count(seq) != 0; },
+                            "the broker did not send statistics within " + std::to_string(timeout.count()) + " ms");
     const auto answer = stats_answers_.find(seq);
     if (answer == stats_answers_.end()) {
       if (failure_) throw *failure_;
@@ -227,6 +221,18 @@ class Endpoint::Impl {
   static Timeout remaining(const std::optional<Clock::time_point>& deadline) {
     if (!deadline) return forever;
     return std::max(Timeout::zero(), std::chrono::duration_cast<Timeout>(*deadline - Clock::now()));
+  }
+
+  // Waits under state_mutex_ until `answered` or the endpoint has ended; throws Error(timeout)
+  // with `late` past the deadline. Returns the lock, for the caller to read the answer.
+  template <class Answered>
+  std::unique_lock<std::mutex> await(const std::optional<Clock::time_point>& deadline, Answered answered,
+                                     const std::string& late) {
+    std::unique_lock lock(state_mutex_);
+    if (!endpoint::wait_for(state_changed_, lock, remaining(deadline), [&] { return answered() || done(state_); })) {
+      throw Error(ErrorCode::timeout, late);
+    }
+    return lock;
   }
 
   void wait_until_open() {

@@ -108,26 +108,26 @@ std::optional<std::string> Process::read_line(std::chrono::milliseconds timeout)
   return line;
 }
 
-std::optional<std::string> Process::wait_for(const std::string& prefix, std::chrono::milliseconds timeout) {
+std::optional<std::string> Process::read_until(const std::function<bool(const std::string&)>& wanted,
+                                               std::chrono::milliseconds timeout) {
   const auto until = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < until) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
     auto line = read_line(left);
     if (!line) return std::nullopt;
-    if (line->rfind(prefix, 0) == 0) return line->substr(prefix.size());
+    if (wanted(*line)) return line;
   }
   return std::nullopt;
 }
 
+std::optional<std::string> Process::wait_for(const std::string& prefix, std::chrono::milliseconds timeout) {
+  auto line = read_until([&](const std::string& l) { return l.rfind(prefix, 0) == 0; }, timeout);
+  if (!line) return std::nullopt;
+  return line->substr(prefix.size());
+}
+
 std::optional<std::string> Process::wait_for_text(const std::string& text, std::chrono::milliseconds timeout) {
-  const auto until = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < until) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
-    auto line = read_line(left);
-    if (!line) return std::nullopt;
-    if (line->find(text) != std::string::npos) return line;
-  }
-  return std::nullopt;
+  return read_until([&](const std::string& l) { return l.find(text) != std::string::npos; }, timeout);
 }
 
 void Process::signal(int number) { kill(pid_, number); }

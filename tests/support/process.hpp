@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -44,6 +45,9 @@ class Process {
 
  private:
   void drain();  // the reader thread
+  // Reads lines until one is `wanted`; returns it.
+  [[nodiscard]] std::optional<std::string> read_until(const std::function<bool(const std::string&)>& wanted,
+                                                      std::chrono::milliseconds timeout);
 
   pid_t pid_ = -1;
   int out_ = -1;
