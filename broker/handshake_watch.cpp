@@ -1,14 +1,26 @@
 #include "broker/handshake_watch.hpp"
 
 #include <arpa/inet.h>
+#include <linux/tcp.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <cstddef>
 #include <cstdio>
+#include <utility>
 
 #include <zmq.h>
 
 namespace zrelay::broker {
+namespace {
+
+// What the broker sends before it has seen a valid HELLO: its 64-byte greeting. A WELCOME
+// command adds 170 bytes (168-byte body, 2-byte header).
+constexpr std::uint64_t greeting_and_welcome_bytes = 64 + 170;
+
+}  // namespace
+
+HandshakeWatch::HandshakeWatch(Progress past_welcome) : past_welcome_(std::move(past_welcome)) {}
 
 int HandshakeWatch::events() {
   return ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
@@ -22,7 +34,7 @@ std::optional<std::string> HandshakeWatch::on_event(std::uint16_t id, std::uint3
       return std::nullopt;
     case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
     case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:  // the ZAP handler logged it, with the key
-      pending_.erase(value);
+      settle_pending();
       return std::nullopt;
     case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
       return "a connection failed the handshake: ZMTP/CURVE protocol error 0x" + [&] {
@@ -35,6 +47,11 @@ std::optional<std::string> HandshakeWatch::on_event(std::uint16_t id, std::uint3
     case ZMQ_EVENT_DISCONNECTED: {
       const auto it = pending_.find(value);
       if (it == pending_.end()) return std::nullopt;
+      if (unplaced_successes_ > 0) {  // most likely the one that succeeded and closed at once
+        --unplaced_successes_;
+        pending_.erase(it);
+        return std::nullopt;
+      }
       std::string line = "a connection from " + it->second + " closed before completing the handshake";
       pending_.erase(it);
       return line;
@@ -42,6 +59,20 @@ std::optional<std::string> HandshakeWatch::on_event(std::uint16_t id, std::uint3
     default:
       return std::nullopt;
   }
+}
+
+void HandshakeWatch::settle_pending() {
+  const std::size_t before = pending_.size();
+  std::erase_if(pending_, [&](const auto& entry) { return past_welcome_(static_cast<int>(entry.first)); });
+  if (pending_.size() == before) ++unplaced_successes_;
+}
+
+bool HandshakeWatch::past_welcome(int fd) {
+  tcp_info info{};
+  socklen_t size = sizeof info;
+  if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &size) != 0) return false;
+  if (size < offsetof(tcp_info, tcpi_bytes_acked) + sizeof info.tcpi_bytes_acked) return false;
+  return info.tcpi_bytes_acked > greeting_and_welcome_bytes;
 }
 
 std::string HandshakeWatch::peer_of(int fd) {

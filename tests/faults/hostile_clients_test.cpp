@@ -202,6 +202,9 @@ TEST_F(HostileClients, ConnectionChurnLeavesNothingBehind) {
   expect_others_served();
   expect_sessions_forgotten();
   expect_memory_bounded(0);
+  EXPECT_EQ(broker->output().find("closed before completing the handshake"), std::string::npos)
+      << "authenticated connections are not reported as failed handshakes\n"
+      << broker->output();
 }
 
 TEST_F(HostileClients, AClientThatNeverReadsIsBoundedThenForgotten) {
