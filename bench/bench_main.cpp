@@ -23,12 +23,15 @@ struct Settings {
   bool plain = true;   // also the references without CURVE (zrelay has no plaintext mode)
   std::vector<std::size_t> sizes{64, 1024, 64 * 1024, 1024 * 1024};
   std::set<std::string> workloads{"queue", "fanout", "rtt"};
-  std::uint64_t megabytes = 128;  // data per throughput cell (at most 20000 messages)
+  std::uint64_t megabytes = 128;  // data per throughput cell, within [200, max_messages] messages
+  std::uint64_t max_messages = 100000;
+  std::set<std::string> systems{"zrelay", "forwarder", "direct"};  // fewer: for profiling one
+  [[nodiscard]] bool runs(const char* system) const { return systems.count(system) != 0; }
 };
 
 std::uint64_t throughput_count(const Settings& s, std::size_t size) {
   if (s.quick) return 50;
-  return std::clamp<std::uint64_t>((s.megabytes << 20) / size, 200, 20000);
+  return std::clamp<std::uint64_t>((s.megabytes << 20) / size, 200, s.max_messages);
 }
 
 std::uint64_t round_trip_count(const Settings& s, std::size_t size) {
@@ -45,9 +48,9 @@ void run_queue(const Settings& s) {
           if (!curve && !s.plain) continue;
           Cell cell{"queue c=" + std::to_string(consumers) + " w=" + std::to_string(window), size, curve, {}, {}, {}};
           const Security security = Security::make(curve);
-          if (curve) cell.zrelay = zrelay_queue(size, count, consumers, window);
-          cell.forwarder = forwarder_queue(security, size, count, consumers, window);
-          if (window == 256) cell.direct = direct_queue(security, size, count, consumers);  // no credits there
+          if (curve && s.runs("zrelay")) cell.zrelay = zrelay_queue(size, count, consumers, window);
+          if (s.runs("forwarder")) cell.forwarder = forwarder_queue(security, size, count, consumers, window);
+          if (window == 256 && s.runs("direct")) cell.direct = direct_queue(security, size, count, consumers);  // no credits there
           print_cell(cell);
         }
       }
@@ -63,9 +66,9 @@ void run_fanout(const Settings& s) {
         if (!curve && !s.plain) continue;
         Cell cell{"fan-out s=" + std::to_string(subscribers), size, curve, {}, {}, {}};
         const Security security = Security::make(curve);
-        if (curve) cell.zrelay = zrelay_fanout(size, count, subscribers);
-        cell.forwarder = forwarder_fanout(security, size, count, subscribers);
-        cell.direct = direct_fanout(security, size, count, subscribers);
+        if (curve && s.runs("zrelay")) cell.zrelay = zrelay_fanout(size, count, subscribers);
+        if (s.runs("forwarder")) cell.forwarder = forwarder_fanout(security, size, count, subscribers);
+        if (s.runs("direct")) cell.direct = direct_fanout(security, size, count, subscribers);
         print_cell(cell);
       }
     }
@@ -79,9 +82,9 @@ void run_round_trip(const Settings& s) {
       if (!curve && !s.plain) continue;
       Cell cell{"round trip", size, curve, {}, {}, {}};
       const Security security = Security::make(curve);
-      if (curve) cell.zrelay = zrelay_round_trip(size, count);
-      cell.forwarder = forwarder_round_trip(security, size, count);
-      cell.direct = direct_round_trip(security, size, count);
+      if (curve && s.runs("zrelay")) cell.zrelay = zrelay_round_trip(size, count);
+      if (s.runs("forwarder")) cell.forwarder = forwarder_round_trip(security, size, count);
+      if (s.runs("direct")) cell.direct = direct_round_trip(security, size, count);
       print_cell(cell);
     }
   }
@@ -96,7 +99,9 @@ int main(int argc, char** argv) {
   app.add_flag("!--no-plain", s.plain, "skip the plaintext references");
   app.add_option("--size", s.sizes, "payload sizes in bytes (repeat)")->capture_default_str();
   app.add_option("--workload", s.workloads, "queue, fanout, rtt (repeat)")->capture_default_str();
+  app.add_option("--system", s.systems, "zrelay, forwarder, direct (repeat; default all)")->capture_default_str();
   app.add_option("--megabytes", s.megabytes, "data per throughput cell")->capture_default_str();
+  app.add_option("--max-messages", s.max_messages, "messages per throughput cell at most")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(spdlog::level::warn);  // the embedded broker's per-connection lines would drown the table
 

@@ -1,5 +1,7 @@
 #include "bench/reference.hpp"
 
+#include "bench/pacer.hpp"
+
 #include <atomic>
 #include <cstring>
 #include <deque>
@@ -304,11 +306,14 @@ namespace {
 // Subscribers each count `count` messages; returns when all have.
 template <class Receive>
 std::vector<std::thread> counting_subscribers(int subscribers, std::uint64_t count, std::atomic<int>& finished,
-                                              Clock::time_point& end, Receive receive) {
+                                              Clock::time_point& end, Pacer& pacer, Receive receive) {
   std::vector<std::thread> threads;
   for (int s = 0; s < subscribers; ++s) {
-    threads.emplace_back([&finished, &end, receive, s, count, subscribers] {  // `receive` by value: this function returns
-      for (std::uint64_t i = 0; i < count; ++i) receive(s);
+    threads.emplace_back([&finished, &end, &pacer, receive, s, count, subscribers] {  // `receive` by value
+      for (std::uint64_t i = 0; i < count; ++i) {
+        receive(s);
+        pacer.received(s, 1);
+      }
       if (++finished == subscribers) end = Clock::now();
     });
   }
@@ -331,13 +336,15 @@ Measurement direct_fanout(const Security& security, std::size_t size, std::uint6
   }
   std::atomic<int> finished{0};
   Clock::time_point end;
-  auto threads = counting_subscribers(subscribers, count, finished, end, [&](int s) {
+  Pacer pacer(subscribers, Pacer::window_for(size));
+  auto threads = counting_subscribers(subscribers, count, finished, end, pacer, [&](int s) {
     zmq::message_t id, payload;
     (void)routers[static_cast<std::size_t>(s)].recv(id);
     (void)routers[static_cast<std::size_t>(s)].recv(payload);
   });
   const auto start = Clock::now();
   for (std::uint64_t i = 0; i < count; ++i) {
+    pacer.before_send(i);
     zmq::message_t payload = payload_of(size);
     for (auto& link : links) {
       zmq::message_t copy;
@@ -363,12 +370,16 @@ Measurement forwarder_fanout(const Security& security, std::size_t size, std::ui
   auto publisher = connected_dealer(pool.make(), security, forwarder.address());
   std::atomic<int> finished{0};
   Clock::time_point end;
-  auto threads = counting_subscribers(subscribers, count, finished, end, [&](int s) {
+  Pacer pacer(subscribers, Pacer::window_for(size));
+  auto threads = counting_subscribers(subscribers, count, finished, end, pacer, [&](int s) {
     zmq::message_t payload;
     (void)sockets[static_cast<std::size_t>(s)].recv(payload);
   });
   const auto start = Clock::now();
-  for (std::uint64_t i = 0; i < count; ++i) send_tagged(publisher, broadcast_tag, payload_of(size));
+  for (std::uint64_t i = 0; i < count; ++i) {
+    pacer.before_send(i);
+    send_tagged(publisher, broadcast_tag, payload_of(size));
+  }
   for (auto& thread : threads) thread.join();
   stop(security, forwarder);
   return Measurement{std::chrono::duration<double>(end - start).count(), count, count * size, {}};
