@@ -22,9 +22,10 @@ struct Settings {
   bool quick = false;  // tiny counts: checks that everything runs
   bool plain = true;   // also the references without CURVE (zrelay has no plaintext mode)
   std::vector<std::size_t> sizes{64, 1024, 64 * 1024, 1024 * 1024};
-  std::set<std::string> workloads{"queue", "fanout", "rtt"};
+  std::set<std::string> workloads{"queue", "fanout", "rtt", "groups", "endpoints"};
   std::uint64_t megabytes = 128;  // data per throughput cell, within [200, max_messages] messages
   std::uint64_t max_messages = 100000;
+  std::size_t many_max_size = 64 * 1024;  // groups and endpoints workloads: larger sizes only cost time
   std::set<std::string> systems{"zrelay", "forwarder", "direct"};  // fewer: for profiling one
   [[nodiscard]] bool runs(const char* system) const { return systems.count(system) != 0; }
 };
@@ -90,6 +91,41 @@ void run_round_trip(const Settings& s) {
   }
 }
 
+// 1000 groups: the references have no groups, so they run their best single queue (w=256).
+void run_groups(const Settings& s) {
+  constexpr int groups = 1000;
+  for (const std::size_t size : s.sizes) {
+    if (size > s.many_max_size) continue;
+    const std::uint64_t count = throughput_count(s, size);
+    Cell cell{"queue 1000 groups w=16", size, true, {}, {}, {}};
+    const Security security = Security::make(true);
+    if (s.runs("zrelay")) cell.zrelay = zrelay_queue_groups(size, count, groups, 16);
+    if (s.runs("forwarder")) cell.forwarder = forwarder_queue(security, size, count, 1, 256);
+    if (s.runs("direct")) cell.direct = direct_queue(security, size, count, 1);
+    print_cell(cell);
+  }
+}
+
+// 200 endpoints: consumers of one queue, and subscribers of one group.
+void run_endpoints(const Settings& s) {
+  constexpr int many = 200;
+  for (const std::size_t size : s.sizes) {
+    if (size > s.many_max_size) continue;
+    const std::uint64_t count = throughput_count(s, size);
+    const Security security = Security::make(true);
+    Cell queue{"queue c=200 w=16", size, true, {}, {}, {}};
+    if (s.runs("zrelay")) queue.zrelay = zrelay_queue(size, count, many, 16);
+    if (s.runs("forwarder")) queue.forwarder = forwarder_queue(security, size, count, many, 16);
+    print_cell(queue);
+    const std::uint64_t broadcasts = std::max<std::uint64_t>(count / many, s.quick ? 5 : 20);
+    Cell fanout{"fan-out s=200", size, true, {}, {}, {}};
+    if (s.runs("zrelay")) fanout.zrelay = zrelay_fanout(size, broadcasts, many);
+    if (s.runs("forwarder")) fanout.forwarder = forwarder_fanout(security, size, broadcasts, many);
+    if (s.runs("direct")) fanout.direct = direct_fanout(security, size, broadcasts, many);
+    print_cell(fanout);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -98,16 +134,18 @@ int main(int argc, char** argv) {
   app.add_flag("--quick", s.quick, "tiny counts: only checks that every workload runs");
   app.add_flag("!--no-plain", s.plain, "skip the plaintext references");
   app.add_option("--size", s.sizes, "payload sizes in bytes (repeat)")->capture_default_str();
-  app.add_option("--workload", s.workloads, "queue, fanout, rtt (repeat)")->capture_default_str();
+  app.add_option("--workload", s.workloads, "queue, fanout, rtt, groups, endpoints (repeat)")->capture_default_str();
   app.add_option("--system", s.systems, "zrelay, forwarder, direct (repeat; default all)")->capture_default_str();
   app.add_option("--megabytes", s.megabytes, "data per throughput cell")->capture_default_str();
   app.add_option("--max-messages", s.max_messages, "messages per throughput cell at most")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
-  spdlog::set_level(spdlog::level::warn);  // the embedded broker's per-connection lines would drown the table
+  spdlog::set_level(spdlog::level::err);  // the embedded broker's per-connection lines would drown the table
 
   print_header();
   if (s.workloads.count("queue") != 0) run_queue(s);
   if (s.workloads.count("fanout") != 0) run_fanout(s);
   if (s.workloads.count("rtt") != 0) run_round_trip(s);
+  if (s.workloads.count("groups") != 0) run_groups(s);
+  if (s.workloads.count("endpoints") != 0) run_endpoints(s);
   return 0;
 }

@@ -1,10 +1,13 @@
 #include "bench/zrelay_runs.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <zrelay/broker.hpp>
@@ -61,14 +64,15 @@ Measurement zrelay_queue(std::size_t size, std::uint64_t count, int consumers, i
   std::vector<std::thread> threads;
   for (auto& endpoint : endpoints) {
     threads.emplace_back([&, e = endpoint.get()] {
+      int taken = 0;
       while (!done.load()) {
         const auto got = e->pop(static_cast<std::size_t>(window), 50ms);
         if (got.empty()) continue;
         if ((received += got.size()) >= count) {
           end = Clock::now();
           done = true;
-        } else {
-          e->notify("work", static_cast<int>(got.size()));
+        } else if ((taken += static_cast<int>(got.size())) >= std::max(1, window / 2)) {
+          e->notify("work", std::exchange(taken, 0));  // credits in batches, as the forwarder's consumers
         }
       }
     });
@@ -77,6 +81,34 @@ Measurement zrelay_queue(std::size_t size, std::uint64_t count, int consumers, i
   const auto start = Clock::now();
   for (std::uint64_t i = 0; i < count; ++i) (void)producer->produce_raw(payload, "work");
   for (auto& thread : threads) thread.join();
+  return Measurement{since(start, end), count, count * size, {}};
+}
+
+Measurement zrelay_queue_groups(std::size_t size, std::uint64_t count, int groups, int window) {
+  Relay relay;
+  std::vector<std::string> names;
+  for (int g = 0; g < groups; ++g) names.push_back("work-" + std::to_string(g));
+  auto consumer = relay.endpoint(names);
+  for (const auto& name : names) consumer->notify(name, window);
+  consumer->sync();
+  auto producer = relay.endpoint({});
+  Clock::time_point end;
+  std::thread thread([&] {
+    std::map<std::string, int> taken;
+    for (std::uint64_t received = 0; received < count;) {
+      const auto got = consumer->pop(1024, 50ms);
+      received += got.size();
+      for (const auto& m : got) {
+        int& t = taken[m.group()];
+        if (++t >= std::max(1, window / 2) && received < count) consumer->notify(m.group(), std::exchange(t, 0));
+      }
+    }
+    end = Clock::now();
+  });
+  const std::string payload = payload_of(size);
+  const auto start = Clock::now();
+  for (std::uint64_t i = 0; i < count; ++i) (void)producer->produce_raw(payload, names[i % names.size()]);
+  thread.join();
   return Measurement{since(start, end), count, count * size, {}};
 }
 

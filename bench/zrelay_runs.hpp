@@ -9,6 +9,9 @@
 namespace zrelay::bench {
 
 Measurement zrelay_queue(std::size_t size, std::uint64_t count, int consumers, int window);
+// 1 producer spreading items round-robin over `groups` groups, 1 consumer in all of them with
+// `window` credits in each.
+Measurement zrelay_queue_groups(std::size_t size, std::uint64_t count, int groups, int window);
 Measurement zrelay_fanout(std::size_t size, std::uint64_t count, int subscribers);
 Measurement zrelay_round_trip(std::size_t size, std::uint64_t count);
 
