@@ -6,6 +6,7 @@ packages=(
   libzmq3-dev cppzmq-dev libsodium-dev libboost-serialization-dev
   libcli11-dev libspdlog-dev libtomlplusplus-dev
   googletest libgtest-dev libgmock-dev
+  libbenchmark-dev  # bench/micro (zrelay-microbench)
   libczmq-dev   # tests only: checks that CZMQ reads our certificates and we read its
 )
 missing=()
