@@ -25,6 +25,8 @@ struct Settings {
   std::set<std::string> workloads{"queue", "fanout", "rtt", "groups", "endpoints"};
   std::uint64_t megabytes = 128;  // data per throughput cell, within [200, max_messages] messages
   std::uint64_t max_messages = 100000;
+  std::vector<int> consumers{1, 4};
+  std::vector<int> windows{1, 16, 256};
   std::size_t many_max_size = 64 * 1024;  // groups and endpoints workloads: larger sizes only cost time
   std::set<std::string> systems{"zrelay", "forwarder", "direct"};  // fewer: for profiling one
   [[nodiscard]] bool runs(const char* system) const { return systems.count(system) != 0; }
@@ -43,8 +45,8 @@ std::uint64_t round_trip_count(const Settings& s, std::size_t size) {
 void run_queue(const Settings& s) {
   for (const std::size_t size : s.sizes) {
     const std::uint64_t count = throughput_count(s, size);
-    for (const int consumers : {1, 4}) {
-      for (const int window : {1, 16, 256}) {
+    for (const int consumers : s.consumers) {
+      for (const int window : s.windows) {
         for (const bool curve : {true, false}) {
           if (!curve && !s.plain) continue;
           Cell cell{"queue c=" + std::to_string(consumers) + " w=" + std::to_string(window), size, curve, {}, {}, {}};
@@ -136,6 +138,8 @@ int main(int argc, char** argv) {
   app.add_option("--size", s.sizes, "payload sizes in bytes (repeat)")->capture_default_str();
   app.add_option("--workload", s.workloads, "queue, fanout, rtt, groups, endpoints (repeat)")->capture_default_str();
   app.add_option("--system", s.systems, "zrelay, forwarder, direct (repeat; default all)")->capture_default_str();
+  app.add_option("--consumers", s.consumers, "queue: consumer counts (repeat)")->capture_default_str();
+  app.add_option("--window", s.windows, "queue: credit windows (repeat)")->capture_default_str();
   app.add_option("--megabytes", s.megabytes, "data per throughput cell")->capture_default_str();
   app.add_option("--max-messages", s.max_messages, "messages per throughput cell at most")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
