@@ -249,9 +249,18 @@ class Broker::Impl {
   void serve_until_stopped(zmq::socket_t& control) {
     broker::RouterLink link(router_, core_);
     zmq::socket_t monitor = watch_handshakes();
+    // The control and monitor sockets are only read here, always until empty, so their ZMQ_FD
+    // alone says when to look again (libzmq signals it when a message reaches an emptied
+    // socket). zmq_poll would ask each for ZMQ_EVENTS, twice when it waits: a system call each.
+    // A new socket signals only once it was emptied: both are read once before the first wait.
+    on_monitor_event(monitor);
+    if (on_control(control, link)) {
+      zmq_socket_monitor(router_.handle(), nullptr, 0);
+      return;
+    }
     zmq::pollitem_t items[] = {{router_.handle(), 0, ZMQ_POLLIN, 0},
-                               {control.handle(), 0, ZMQ_POLLIN, 0},
-                               {monitor.handle(), 0, ZMQ_POLLIN, 0}};
+                               {nullptr, control.get(zmq::sockopt::fd), ZMQ_POLLIN, 0},
+                               {nullptr, monitor.get(zmq::sockopt::fd), ZMQ_POLLIN, 0}};
     auto next_tick = broker::Clock::now() + options_.tick;
     for (;;) {
       const auto wait = std::chrono::ceil<std::chrono::milliseconds>(next_tick - broker::Clock::now());

@@ -47,6 +47,13 @@ std::optional<protocol::Frames> receive_frames(zmq::socket_t& socket) {
   return frames;
 }
 
+// A socket this thread only reads, and always reads until it is empty, can be polled by its
+// ZMQ_FD alone: libzmq signals that descriptor when a message arrives at an emptied socket.
+// zmq_poll instead asks every socket for ZMQ_EVENTS, twice when it waits: one system call each.
+zmq::pollitem_t signal_of(zmq::socket_t& socket) {
+  return {nullptr, socket.get(zmq::sockopt::fd), ZMQ_POLLIN, 0};
+}
+
 bool try_send(zmq::socket_t& socket, protocol::Frames& frames) {
   const auto more = [&](std::size_t i) { return i + 1 < frames.size() ? zmq::send_flags::sndmore : zmq::send_flags::none; };
   if (!socket.send(frames.front(), more(0) | zmq::send_flags::dontwait)) return false;
@@ -83,6 +90,7 @@ void BrokerLink::connect() {
   }
   dealer_ = std::move(dealer);
   monitor_ = std::move(monitor);
+  drain_monitor_ = true;
 }
 
 void BrokerLink::disconnect() {
@@ -99,12 +107,14 @@ void BrokerLink::run(zmq::socket_t& pipe, zmq::socket_t& control, const LinkHook
   open_session(Clock::now());
   flush();
   hooks.publish(session_, problem_);
+  on_control(control);  // read once before waiting: a new socket signals only once it was emptied
   while (!finished()) {
-    std::vector<zmq::pollitem_t> items{{control.handle(), 0, ZMQ_POLLIN, 0},
+    if (drain_monitor_) on_monitor_event();
+    std::vector<zmq::pollitem_t> items{signal_of(control),
                                        {pipe.handle(), 0, static_cast<short>(can_read_pipe() ? ZMQ_POLLIN : 0), 0}};
     if (dealer_) {
       items.push_back({dealer_->handle(), 0, static_cast<short>(ZMQ_POLLIN | (outbox_.empty() ? 0 : ZMQ_POLLOUT)), 0});
-      items.push_back({monitor_->handle(), 0, ZMQ_POLLIN, 0});
+      items.push_back(signal_of(*monitor_));
     }
     try {
       zmq::poll(items, poll_interval);
@@ -144,10 +154,16 @@ void BrokerLink::open_session(Clock::time_point now) {
 }
 
 void BrokerLink::on_monitor_event() {
+  drain_monitor_ = false;
   zmq::message_t event;
   zmq::message_t address;
-  if (!monitor_->recv(event, zmq::recv_flags::dontwait)) return;
-  (void)monitor_->recv(address, zmq::recv_flags::none);
+  while (monitor_ && monitor_->recv(event, zmq::recv_flags::dontwait)) {  // until empty: see signal_of
+    (void)monitor_->recv(address, zmq::recv_flags::none);
+    on_monitor_event(event);
+  }
+}
+
+void BrokerLink::on_monitor_event(const zmq::message_t& event) {
   if (event.size() < 6) return;
   std::uint16_t id = 0;
   std::uint32_t value = 0;

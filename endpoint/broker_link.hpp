@@ -49,7 +49,8 @@ class BrokerLink {
   void connect();     // a new DEALER and its monitor
   void disconnect();  // closes them; what they held is dropped (the session resends it)
   void open_session(Clock::time_point now);
-  void on_monitor_event();
+  void on_monitor_event();  // reads every waiting event
+  void on_monitor_event(const zmq::message_t& event);
   void on_broker_message(Clock::time_point now);
   void on_pipe_message(zmq::socket_t& pipe);
   void on_control(zmq::socket_t& control);
@@ -82,6 +83,7 @@ class BrokerLink {
   // readable: the loss is declared only after a short grace in which they are still read.
   std::optional<Clock::time_point> lost_connection_at_;
   bool bye_sent_ = false;
+  bool drain_monitor_ = false;  // a new monitor socket is read once before it is waited on
   std::string problem_;
 };
 
