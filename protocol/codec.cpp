@@ -1,5 +1,8 @@
 #include "protocol/codec.hpp"
 
+#include <algorithm>
+#include <cstring>
+
 #include "protocol/frame_io.hpp"
 
 namespace zrelay::protocol {
@@ -7,13 +10,72 @@ namespace {
 
 using namespace detail;
 
+// The commands whose last field is a payload: it travels in a frame of its own (zero-copy).
+bool has_payload(Command command) {
+  return command == Command::broadcast || command == Command::produce || command == Command::deliver ||
+         command == Command::stats_reply;
+}
+
+void put_u32(std::uint8_t* out, std::size_t value) {
+  for (int i = 3; i >= 0; --i, value >>= 8) out[i] = static_cast<std::uint8_t>(value & 0xFF);
+}
+
+// The wire form (docs/protocol.md, "Framing"): the header and every field but the payload in one
+// frame, each field as a u32 length and its bytes; the payload, if any, in a second frame.
+// CURVE seals every frame in a box of its own: two frames cost two boxes, not six.
+Frames pack(Frames&& fields) {
+  const auto command = static_cast<Command>(static_cast<const std::uint8_t*>(fields.front().data())[3]);
+  const std::size_t packed = fields.size() - (has_payload(command) ? 1 : 0);
+  std::size_t size = header_size;
+  for (std::size_t i = 1; i < packed; ++i) size += 4 + fields[i].size();
+  zmq::message_t head(size);
+  auto* out = static_cast<std::uint8_t*>(head.data());
+  std::memcpy(out, fields.front().data(), header_size);
+  out += header_size;
+  for (std::size_t i = 1; i < packed; ++i) {
+    put_u32(out, fields[i].size());
+    if (fields[i].size() != 0) std::memcpy(out + 4, fields[i].data(), fields[i].size());
+    out += 4 + fields[i].size();
+  }
+  Frames wire;
+  wire.reserve(2);
+  wire.push_back(std::move(head));
+  if (packed < fields.size()) wire.push_back(std::move(fields.back()));
+  return wire;
+}
+
+// Back from the wire form to one frame per field (header first): what the decoders read.
+// Checks signature and version before anything else, so an old peer gets bad_version.
+Frames unpack(Frames& wire) {
+  if (wire.empty()) malformed("no frames");
+  if (wire.size() > 2) malformed("a message has 1 or 2 frames, got " + std::to_string(wire.size()));
+  const auto* bytes = static_cast<const std::uint8_t*>(wire.front().data());
+  const std::size_t size = wire.front().size();
+  zmq::message_t header(bytes, std::min(size, header_size));
+  (void)read_header(header);
+  Frames fields;
+  fields.push_back(std::move(header));
+  for (std::size_t at = header_size; at < size;) {
+    if (fields.size() > max_fields) malformed("more than " + std::to_string(max_fields) + " fields");
+    if (size - at < 4) malformed("a field length is cut off");
+    const std::size_t length = (std::size_t{bytes[at]} << 24) | (std::size_t{bytes[at + 1]} << 16) |
+                               (std::size_t{bytes[at + 2]} << 8) | std::size_t{bytes[at + 3]};
+    at += 4;
+    if (length > size - at) malformed("a field is longer than its frame");
+    fields.emplace_back(bytes + at, length);
+    at += length;
+  }
+  if (wire.size() == 2) fields.push_back(std::move(wire.back()));
+  return fields;
+}
+
 template <class... Parts>
 Frames frames_of(Command command, Parts&&... parts) {
   Frames frames;
   frames.reserve(1 + sizeof...(parts));
   frames.push_back(header_frame(command));
   (frames.push_back(std::forward<Parts>(parts)), ...);
-  return frames;
+  return pack(std::move(frames));
 }
 
 struct ClientEncoder {
@@ -60,8 +122,8 @@ struct BrokerEncoder {
 
 void expect_frames(const Frames& frames, std::size_t count, const char* command) {
   if (frames.size() != count) {
-    malformed(std::string(command) + " takes " + std::to_string(count) + " frames, got " +
-              std::to_string(frames.size()));
+    malformed(std::string(command) + " takes " + std::to_string(count - 1) + " fields, got " +
+              std::to_string(frames.size() - 1));
   }
 }
 
@@ -156,19 +218,22 @@ BrokerMessage decode_broker_body(Command command, Frames& f) {
   }
 }
 
-Command read_command(const Frames& frames) {
-  if (frames.empty()) malformed("no frames");
-  if (frames.size() > max_frames) malformed("more than " + std::to_string(max_frames) + " frames");
-  return static_cast<Command>(read_header(frames.front()));
-}
+Command read_command(const Frames& fields) { return static_cast<Command>(read_header(fields.front())); }
 
 }  // namespace
 
 Frames encode(ClientMessage&& message) { return std::visit(ClientEncoder{}, std::move(message)); }
 Frames encode(BrokerMessage&& message) { return std::visit(BrokerEncoder{}, std::move(message)); }
 
-ClientMessage decode_client(Frames& frames) { return decode_client_body(read_command(frames), frames); }
-BrokerMessage decode_broker(Frames& frames) { return decode_broker_body(read_command(frames), frames); }
+ClientMessage decode_client(Frames& frames) {
+  Frames fields = unpack(frames);
+  return decode_client_body(read_command(fields), fields);
+}
+
+BrokerMessage decode_broker(Frames& frames) {
+  Frames fields = unpack(frames);
+  return decode_broker_body(read_command(fields), fields);
+}
 
 bool valid_group(std::string_view group) noexcept {
   if (group.empty() || group.size() > max_group_size) return false;

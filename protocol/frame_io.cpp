@@ -58,7 +58,8 @@ std::uint8_t read_header(const zmq::message_t& frame) {
   }
   if (bytes[2] != version) {
     throw Error(ErrorCode::bad_version,
-                "unsupported protocol version " + std::to_string(bytes[2]) + " (this side speaks 1)");
+                "unsupported protocol version " + std::to_string(bytes[2]) + " (this side speaks " +
+                    std::to_string(version) + ")");
   }
   return bytes[3];
 }

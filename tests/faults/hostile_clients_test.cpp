@@ -165,9 +165,11 @@ TEST_F(HostileClients, ThousandsOfFramesWrongVersionsAndRefusedGroupsGetErrors) 
   hello(peer);
   Frames endless{header(0x07)};
   for (int i = 0; i < 10000; ++i) endless.emplace_back("frame");
-  peer.send(endless);
+  peer.send_wire(endless);  // 10001 frames on the wire
   EXPECT_EQ(peer.receive_error_code(), static_cast<std::uint16_t>(ErrorCode::malformed_message));
-  peer.send({std::string("ZR\x02\x07", 4), u64(1)});
+  peer.send(endless);  // 10000 fields in the header frame
+  EXPECT_EQ(peer.receive_error_code(), static_cast<std::uint16_t>(ErrorCode::malformed_message));
+  peer.send({std::string("ZR\x01\x07", 4), u64(1)});  // version 1
   EXPECT_EQ(peer.receive_error_code(), static_cast<std::uint16_t>(ErrorCode::bad_version));
   peer.send({header(0x02), "not-accepted"});
   EXPECT_EQ(peer.receive_error_code(), static_cast<std::uint16_t>(ErrorCode::unknown_group));

@@ -3,17 +3,31 @@
 #include <gtest/gtest.h>
 
 #include "protocol/frame_io.hpp"
+#include "protocol/limits.hpp"
+#include "tests/support/raw_client.hpp"
 
 namespace zrelay::protocol {
 namespace {
 
-Frames frames_of(std::initializer_list<std::string> parts) {
+// These frames exactly, on the wire.
+Frames wire_frames(const std::vector<std::string>& parts) {
   Frames frames;
   for (const auto& part : parts) frames.emplace_back(part.data(), part.size());
   return frames;
 }
 
-std::string header(Command command) { return std::string("ZR\x01", 3) + static_cast<char>(command); }
+// A message given by its fields (header first), in wire form (tests/support/raw_client.hpp).
+Frames frames_of(std::initializer_list<std::string> fields) { return wire_frames(testing::wire(fields)); }
+
+std::vector<std::string> fields_of(const Frames& frames) {
+  std::vector<std::string> wire;
+  for (const auto& frame : frames) wire.push_back(frame.to_string());
+  return testing::fields(wire);
+}
+
+std::string header(Command command) {
+  return std::string("ZR", 2) + static_cast<char>(version) + static_cast<char>(command);
+}
 
 template <class T>
 T round_trip_client(ClientMessage&& message) {
@@ -87,15 +101,15 @@ TEST(Codec, BrokerMessagesRoundTrip) {
 
 TEST(Codec, StatsRequestCarriesItsSeq) {
   Frames frames = encode(ClientMessage{Stats{7}});
-  ASSERT_EQ(frames.size(), 2u);
+  ASSERT_EQ(fields_of(frames).size(), 2u);
   EXPECT_EQ(std::get<Stats>(decode_client(frames)).seq, 7u);
   EXPECT_EQ(client_error(frames_of({header(Command::stats)})), ErrorCode::malformed_message) << "no seq";
 }
 
-TEST(Codec, AckIdsAreOneFrameOfBigEndianU64) {
+TEST(Codec, AckIdsAreOneFieldOfBigEndianU64) {
   Frames frames = encode(ClientMessage{Ack{{258}}});
-  ASSERT_EQ(frames.size(), 2u);
-  EXPECT_EQ(frames[1].to_string(), std::string("\x00\x00\x00\x00\x00\x00\x01\x02", 8));
+  ASSERT_EQ(fields_of(frames).size(), 2u);
+  EXPECT_EQ(fields_of(frames)[1], std::string("\x00\x00\x00\x00\x00\x00\x01\x02", 8));
   EXPECT_EQ(client_error(frames_of({header(Command::ack), ""})), ErrorCode::malformed_message) << "no ids";
   EXPECT_EQ(client_error(frames_of({header(Command::ack), "1234567"})), ErrorCode::malformed_message) << "7 bytes";
   EXPECT_EQ(client_error(frames_of({header(Command::ack), std::string(8 * 8193, '\0')})), ErrorCode::malformed_message)
@@ -110,19 +124,45 @@ TEST(Codec, RejectsUnknownGoodbyeReason) {
 
 TEST(Codec, HeaderIsSignatureVersionCommand) {
   Frames frames = encode(ClientMessage{Join{"g"}});
+  ASSERT_EQ(frames.size(), 1u) << "fields travel in the header frame";
+  EXPECT_EQ(frames[0].to_string(), header(Command::join) + std::string("\0\0\0\x01g", 5));
+}
+
+TEST(Codec, PayloadsTravelInASecondFrame) {
+  Frames frames = encode(ClientMessage{Produce{7, "g", 1, zmq::message_t(std::string("payload"))}});
   ASSERT_EQ(frames.size(), 2u);
-  EXPECT_EQ(frames[0].to_string(), header(Command::join));
+  EXPECT_EQ(frames[1].to_string(), "payload");
+  EXPECT_EQ(fields_of(frames), (std::vector<std::string>{header(Command::produce), std::string("\0\0\0\0\0\0\0\x07", 8),
+                                                         "g", std::string("\0\0\0\x01", 4), "payload"}));
 }
 
 TEST(Codec, IntegersAreBigEndian) {
   Frames frames = encode(ClientMessage{Ready{"g", 258}});
-  EXPECT_EQ(frames[2].to_string(), std::string("\x00\x00\x01\x02", 4));
+  EXPECT_EQ(fields_of(frames).at(2), std::string("\x00\x00\x01\x02", 4));
 }
 
 TEST(Codec, RejectsBadSignatureAndVersion) {
-  EXPECT_EQ(client_error(frames_of({"XR\x01\x02", "g"})), ErrorCode::bad_version);
-  EXPECT_EQ(client_error(frames_of({std::string("ZR\x02\x02", 4), "g"})), ErrorCode::bad_version);
+  EXPECT_EQ(client_error(frames_of({"XR\x02\x02", "g"})), ErrorCode::bad_version);
+  EXPECT_EQ(client_error(wire_frames({std::string("ZR\x01\x02", 4), "g"})), ErrorCode::bad_version)
+      << "version 1 sent fields as frames";
+  EXPECT_EQ(client_error(frames_of({std::string("ZR\x09\x02", 4), "g"})), ErrorCode::bad_version);
   EXPECT_EQ(client_error(frames_of({"ZR", "g"})), ErrorCode::bad_version);
+}
+
+TEST(Codec, RejectsBrokenFraming) {
+  const std::string join = header(Command::join);
+  EXPECT_EQ(client_error(wire_frames({join + std::string("\0\0\0", 3)})), ErrorCode::malformed_message)
+      << "a length cut off";
+  EXPECT_EQ(client_error(wire_frames({join + std::string("\0\0\0\x05g", 5)})), ErrorCode::malformed_message)
+      << "a field longer than its frame";
+  EXPECT_EQ(client_error(wire_frames({join + std::string("\0\0\0\x01g", 5), "", ""})), ErrorCode::malformed_message)
+      << "three frames";
+  EXPECT_EQ(client_error(wire_frames({join + std::string("\0\0\0\x01g", 5), "g"})), ErrorCode::malformed_message)
+      << "JOIN has no payload frame";
+  std::string fields = header(Command::bye);
+  for (int i = 0; i < 9; ++i) fields += std::string(4, '\0');
+  EXPECT_EQ(client_error(wire_frames({fields})), ErrorCode::malformed_message) << "more than 8 fields";
+  EXPECT_EQ(round_trip_client<Join>(Join{std::string(255, 'g')}).group, std::string(255, 'g'));
 }
 
 TEST(Codec, RejectsMalformedMessages) {
@@ -134,12 +174,12 @@ TEST(Codec, RejectsMalformedMessages) {
   EXPECT_EQ(client_error(frames_of({header(Command::join), std::string("a\nb")})), ErrorCode::malformed_message);
   EXPECT_EQ(client_error(frames_of({header(Command::ready), "g", "\x01"})), ErrorCode::malformed_message);
   EXPECT_EQ(client_error(frames_of({header(Command::broadcast), "1234567", "g", "p"})), ErrorCode::malformed_message);
-  EXPECT_EQ(client_error(frames_of({std::string("ZR\x01\x7f", 4)})), ErrorCode::malformed_message);
+  EXPECT_EQ(client_error(frames_of({header(static_cast<Command>(0x7f))})), ErrorCode::malformed_message);
   EXPECT_EQ(client_error(frames_of({header(Command::welcome), "12345678", "v"})), ErrorCode::malformed_message)
       << "a broker command is not a client command";
   EXPECT_EQ(client_error(frames_of({header(Command::hello), std::string(1025, 'n')})), ErrorCode::malformed_message);
   Frames many = frames_of({header(Command::bye)});
-  for (int i = 0; i < 8; ++i) many.emplace_back();
+  for (int i = 0; i < 8; ++i) many.emplace_back();  // 9 frames on the wire
   EXPECT_EQ(client_error(std::move(many)), ErrorCode::malformed_message);
 }
 

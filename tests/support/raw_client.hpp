@@ -16,7 +16,47 @@ namespace zrelay::testing {
 
 using Frames = std::vector<std::string>;
 
-inline std::string header(std::uint8_t command) { return std::string("ZR\x01", 3) + static_cast<char>(command); }
+inline std::string header(std::uint8_t command) { return std::string("ZR\x02", 3) + static_cast<char>(command); }
+
+// The wire form of docs/protocol.md ("Framing"), written here from the document, not from the
+// codec: the header frame carries every field as a u32 length and its bytes; the payload of
+// BROADCAST, PRODUCE, DELIVER and STATS-REPLY travels in a second frame.
+inline bool has_payload(const std::string& header) {
+  if (header.size() < 4) return false;
+  const auto command = static_cast<unsigned char>(header[3]);
+  return command == 0x04 || command == 0x05 || command == 0x83 || command == 0x88;
+}
+
+inline Frames wire(const Frames& fields) {
+  if (fields.empty()) return {};
+  const std::size_t packed = fields.size() - (has_payload(fields[0]) && fields.size() > 1 ? 1 : 0);
+  std::string head = fields[0];
+  for (std::size_t i = 1; i < packed; ++i) {
+    const auto n = static_cast<std::uint32_t>(fields[i].size());
+    for (int shift = 24; shift >= 0; shift -= 8) head += static_cast<char>((n >> shift) & 0xFF);
+    head += fields[i];
+  }
+  Frames out{head};
+  if (packed < fields.size()) out.push_back(fields.back());
+  return out;
+}
+
+// The fields of a message in wire form, header first (a frame that does not parse is kept whole).
+inline Frames fields(const Frames& wire) {
+  if (wire.empty() || wire[0].size() < 4) return wire;
+  Frames out{wire[0].substr(0, 4)};
+  for (std::size_t at = 4; at < wire[0].size();) {
+    if (wire[0].size() - at < 4) return wire;
+    std::uint32_t n = 0;
+    for (int i = 0; i < 4; ++i) n = (n << 8) | static_cast<unsigned char>(wire[0][at + static_cast<std::size_t>(i)]);
+    at += 4;
+    if (n > wire[0].size() - at) return wire;
+    out.push_back(wire[0].substr(at, n));
+    at += n;
+  }
+  for (std::size_t i = 1; i < wire.size(); ++i) out.push_back(wire[i]);
+  return out;
+}
 inline std::string u64(std::uint64_t v) {
   std::string out(8, '\0');
   for (int i = 7; i >= 0; --i, v >>= 8) out[static_cast<std::size_t>(i)] = static_cast<char>(v & 0xFF);
@@ -41,7 +81,11 @@ class RawClient {
     socket_.connect(address);
   }
 
-  void send(const Frames& frames) {
+  // Sends a message given as its fields (header first), in wire form.
+  void send(const Frames& message) { send_wire(wire(message)); }
+
+  // Sends these frames as they are.
+  void send_wire(const Frames& frames) {
     for (std::size_t i = 0; i < frames.size(); ++i) {
       zmq::message_t frame(frames[i].data(), frames[i].size());
       (void)socket_.send(frame, i + 1 < frames.size() ? zmq::send_flags::sndmore : zmq::send_flags::none);
@@ -63,7 +107,7 @@ class RawClient {
       (void)socket_.recv(frame);
       frames.push_back(frame.to_string());
     } while (socket_.get(zmq::sockopt::rcvmore));
-    return frames;
+    return fields(frames);
   }
 
   // The error code of the next message, which must be an ERROR.
