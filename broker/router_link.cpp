@@ -1,6 +1,8 @@
 #include "broker/router_link.hpp"
 
 #include <set>
+#include <type_traits>
+#include <variant>
 
 
 #include "protocol/limits.hpp"
@@ -15,6 +17,21 @@ std::string user_id_of(zmq::message_t& frame) {
   // The ZAP handler set User-Id to the client's Z85 public key; only frames from the peer carry it.
   const char* user_id = zmq_msg_gets(frame.handle(), "User-Id");
   return user_id == nullptr ? std::string() : std::string(user_id);
+}
+
+// The same message; a payload is shared (its buffer is reference-counted), not copied.
+protocol::BrokerMessage shared_copy(protocol::BrokerMessage& message) {
+  return std::visit(
+      [](auto& m) -> protocol::BrokerMessage {
+        if constexpr (std::is_same_v<std::decay_t<decltype(m)>, protocol::Deliver>) {
+          zmq::message_t payload;
+          payload.copy(m.payload);
+          return protocol::Deliver{m.group, m.kind, m.delivery_id, m.attempt, std::move(payload)};
+        } else {
+          return m;
+        }
+      },
+      message);
 }
 
 }  // namespace
@@ -93,7 +110,9 @@ void RouterLink::flush() {
 }
 
 std::optional<Undelivered> RouterLink::send(Outgoing&& out) {
-  protocol::Frames frames = protocol::encode(std::move(out.message));
+  // Encoded from a copy that shares the payload: if the peer cannot take it now, `out` is
+  // given back as it was, its payload still the one the broker counts (PayloadAccount).
+  protocol::Frames frames = protocol::encode(shared_copy(out.message));
   bool peer_gone = false;
   try {
     zmq::message_t routing_id(out.to.data(), out.to.size());
@@ -108,8 +127,7 @@ std::optional<Undelivered> RouterLink::send(Outgoing&& out) {
     if (e.num() != EHOSTUNREACH) throw;
     peer_gone = true;
   }
-  // Not sent: the peer is gone (EHOSTUNREACH) or its pipe is full (EAGAIN). Rebuild the message.
-  out.message = protocol::decode_broker(frames);
+  // Not sent: the peer is gone (EHOSTUNREACH) or its pipe is full (EAGAIN).
   return Undelivered{std::move(out), peer_gone};
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <memory>
 
 #include "protocol/frame_io.hpp"
 
@@ -20,16 +21,34 @@ void put_u32(std::uint8_t* out, std::size_t value) {
   for (int i = 3; i >= 0; --i, value >>= 8) out[i] = static_cast<std::uint8_t>(value & 0xFF);
 }
 
-// The wire form (docs/protocol.md, "Framing"): the header and every field but the payload in one
-// frame, each field as a u32 length and its bytes; the payload, if any, in a second frame.
-// CURVE seals every frame in a box of its own: two frames cost two boxes, not six.
+// A header frame's bytes, and the inlined payload message they were copied from, kept alive
+// with them: the broker counts a payload's bytes until libzmq releases the message holding them
+// (PayloadAccount), and an inlined payload is held by its header frame.
+struct PackedHeader {
+  std::vector<std::uint8_t> bytes;
+  zmq::message_t payload;
+};
+
+// The wire form (docs/protocol.md, "Framing"): the header and every field in one frame, each
+// field as a u32 length and its bytes; a payload over max_inline_payload in a second frame
+// instead, as it is. CURVE seals every frame in a box of its own: a small message costs one.
 Frames pack(Frames&& fields) {
   const auto command = static_cast<Command>(static_cast<const std::uint8_t*>(fields.front().data())[3]);
-  const std::size_t packed = fields.size() - (has_payload(command) ? 1 : 0);
+  const bool payload_apart = has_payload(command) && fields.back().size() > max_inline_payload;
+  const bool payload_inline = has_payload(command) && !payload_apart;
+  const std::size_t packed = fields.size() - (payload_apart ? 1 : 0);
   std::size_t size = header_size;
   for (std::size_t i = 1; i < packed; ++i) size += 4 + fields[i].size();
-  zmq::message_t head(size);
-  auto* out = static_cast<std::uint8_t*>(head.data());
+  zmq::message_t head;
+  std::unique_ptr<PackedHeader> holder;
+  std::uint8_t* out = nullptr;
+  if (payload_inline) {
+    holder = std::make_unique<PackedHeader>(PackedHeader{std::vector<std::uint8_t>(size), {}});
+    out = holder->bytes.data();
+  } else {
+    head.rebuild(size);
+    out = static_cast<std::uint8_t*>(head.data());
+  }
   std::memcpy(out, fields.front().data(), header_size);
   out += header_size;
   for (std::size_t i = 1; i < packed; ++i) {
@@ -37,10 +56,15 @@ Frames pack(Frames&& fields) {
     if (fields[i].size() != 0) std::memcpy(out + 4, fields[i].data(), fields[i].size());
     out += 4 + fields[i].size();
   }
+  if (payload_inline) {
+    holder->payload = std::move(fields.back());
+    auto* raw = holder.release();
+    head = zmq::message_t(raw->bytes.data(), size, [](void*, void* hint) { delete static_cast<PackedHeader*>(hint); }, raw);
+  }
   Frames wire;
   wire.reserve(2);
   wire.push_back(std::move(head));
-  if (packed < fields.size()) wire.push_back(std::move(fields.back()));
+  if (payload_apart) wire.push_back(std::move(fields.back()));
   return wire;
 }
 

@@ -128,12 +128,36 @@ TEST(Codec, HeaderIsSignatureVersionCommand) {
   EXPECT_EQ(frames[0].to_string(), header(Command::join) + std::string("\0\0\0\x01g", 5));
 }
 
-TEST(Codec, PayloadsTravelInASecondFrame) {
-  Frames frames = encode(ClientMessage{Produce{7, "g", 1, zmq::message_t(std::string("payload"))}});
-  ASSERT_EQ(frames.size(), 2u);
-  EXPECT_EQ(frames[1].to_string(), "payload");
-  EXPECT_EQ(fields_of(frames), (std::vector<std::string>{header(Command::produce), std::string("\0\0\0\0\0\0\0\x07", 8),
-                                                         "g", std::string("\0\0\0\x01", 4), "payload"}));
+TEST(Codec, SmallPayloadsTravelInTheHeaderFrameLargeOnesApart) {
+  Frames small = encode(ClientMessage{Produce{7, "g", 1, zmq::message_t(std::string("payload"))}});
+  ASSERT_EQ(small.size(), 1u) << "one CURVE box for a small message";
+  EXPECT_EQ(fields_of(small), (std::vector<std::string>{header(Command::produce), std::string("\0\0\0\0\0\0\0\x07", 8),
+                                                        "g", std::string("\0\0\0\x01", 4), "payload"}));
+  const std::string limit(max_inline_payload, 'i');
+  EXPECT_EQ(encode(BrokerMessage{Deliver{"g", Kind::produced, 1, 1, zmq::message_t(limit)}}).size(), 1u);
+  const std::string large(max_inline_payload + 1, 'x');
+  Frames apart = encode(ClientMessage{Broadcast{8, "g", zmq::message_t(large)}});
+  ASSERT_EQ(apart.size(), 2u);
+  EXPECT_EQ(apart[1].to_string(), large);
+  EXPECT_EQ(std::get<Broadcast>(decode_client(apart)).payload.to_string(), large);
+  Frames wire = frames_of({header(Command::broadcast), std::string(8, '\0'), "g", "p"});
+  EXPECT_EQ(wire.size(), 2u) << "a sender may put even a small payload apart";
+  EXPECT_EQ(std::get<Broadcast>(decode_client(wire)).payload.to_string(), "p");
+}
+
+TEST(Codec, AnInlinedPayloadLivesAsLongAsItsHeaderFrame) {
+  bool freed = false;
+  auto* text = new std::string("weights");
+  zmq::message_t payload(text->data(), text->size(), [](void* /*data*/, void* hint) {
+    auto* owned = static_cast<std::pair<std::string*, bool*>*>(hint);
+    *owned->second = true;
+    delete owned->first;
+    delete owned;
+  }, new std::pair<std::string*, bool*>(text, &freed));
+  Frames frames = encode(BrokerMessage{Deliver{"g", Kind::broadcast, 1, 1, std::move(payload)}});
+  EXPECT_FALSE(freed) << "the header frame holds it (the broker counts its bytes until then)";
+  frames.clear();
+  EXPECT_TRUE(freed);
 }
 
 TEST(Codec, IntegersAreBigEndian) {

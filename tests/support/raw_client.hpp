@@ -19,8 +19,9 @@ using Frames = std::vector<std::string>;
 inline std::string header(std::uint8_t command) { return std::string("ZR\x02", 3) + static_cast<char>(command); }
 
 // The wire form of docs/protocol.md ("Framing"), written here from the document, not from the
-// codec: the header frame carries every field as a u32 length and its bytes; the payload of
-// BROADCAST, PRODUCE, DELIVER and STATS-REPLY travels in a second frame.
+// codec: the header frame carries every field as a u32 length and its bytes; this client sends
+// the payload of BROADCAST, PRODUCE, DELIVER and STATS-REPLY in a second frame (allowed at any
+// size; zrelay inlines payloads up to 4096 bytes).
 inline bool has_payload(const std::string& header) {
   if (header.size() < 4) return false;
   const auto command = static_cast<unsigned char>(header[3]);
