@@ -2,41 +2,13 @@
 
 #include <memory>
 
-// libzmq hands a message to its I/O thread through lock-free pipes compiled outside
-// ThreadSanitizer's view, so TSan cannot see that everything track() wrote happens before
-// release() runs on that thread. These two annotations state exactly that edge for the one
-// object handed over (the Held); nothing else is hidden from TSan.
-#if defined(__SANITIZE_THREAD__)
-#define ZRELAY_TSAN_ANNOTATIONS 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define ZRELAY_TSAN_ANNOTATIONS 1
-#endif
-#endif
-#ifdef ZRELAY_TSAN_ANNOTATIONS
-extern "C" void __tsan_acquire(void* addr);
-extern "C" void __tsan_release(void* addr);
-#endif
+#include "protocol/handover.hpp"
 
 namespace zrelay::broker {
 namespace {
 
-// Handing `held` to libzmq (release) and taking it back in the free callback (acquire).
-void handed_over(void* held) {
-#ifdef ZRELAY_TSAN_ANNOTATIONS
-  __tsan_release(held);
-#else
-  (void)held;
-#endif
-}
-
-void taken_back(void* held) {
-#ifdef ZRELAY_TSAN_ANNOTATIONS
-  __tsan_acquire(held);
-#else
-  (void)held;
-#endif
-}
+using detail::handed_over;
+using detail::taken_back;
 
 struct Held {
   zmq::message_t payload;

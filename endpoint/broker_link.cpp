@@ -4,6 +4,7 @@
 #include <cstring>
 #include <vector>
 
+#include "protocol/handover.hpp"
 #include "protocol/limits.hpp"
 
 namespace zrelay::endpoint {
@@ -218,6 +219,7 @@ void BrokerLink::on_pipe_message(zmq::socket_t& pipe) {
   for (int i = 0; i < batch_size && can_read_pipe(); ++i) {
     auto frames = receive_frames(pipe);
     if (!frames) return;
+    for (zmq::message_t& frame : *frames) zrelay::detail::taken_back(frame.data());  // written by submit()
     queue(session_.outgoing(protocol::decode_client(*frames)));  // our own encoding: cannot fail
     if (session_.confirmation_due()) queue(session_.heartbeat());
     flush();

@@ -11,6 +11,7 @@
 #include "endpoint/inbox.hpp"
 #include "endpoint/wait.hpp"
 #include "protocol/codec.hpp"
+#include "protocol/handover.hpp"
 #include "protocol/limits.hpp"
 
 namespace zrelay {
@@ -273,6 +274,7 @@ class Endpoint::Impl {
   void submit(protocol::ClientMessage&& message, Timeout timeout) {
     const auto deadline = deadline_after(timeout);
     protocol::Frames frames = protocol::encode(std::move(message));
+    for (zmq::message_t& frame : frames) zrelay::detail::handed_over(frame.data());  // read by the I/O thread
     // Announced before stopping_ is read: stop() sets stopping_ before it asks the I/O thread to
     // finish, and the I/O thread sends BYE only once no submit is under way, so nothing sent
     // here can land behind BYE.

@@ -5,13 +5,15 @@
 #include <memory>
 
 #include "protocol/frame_io.hpp"
+#include "protocol/handover.hpp"
 
 namespace zrelay::protocol {
 namespace {
 
 using namespace detail;
 
-// The commands whose last field is a payload: it travels in a frame of its own (zero-copy).
+// The commands whose last field is a payload: inside the header frame up to
+// max_inline_payload bytes, else in a frame of its own (without a copy).
 bool has_payload(Command command) {
   return command == Command::broadcast || command == Command::produce || command == Command::deliver ||
          command == Command::stats_reply;
@@ -28,6 +30,11 @@ struct PackedHeader {
   std::vector<std::uint8_t> bytes;
   zmq::message_t payload;
 };
+
+void release_packed(void* /*data*/, void* hint) {
+  zrelay::detail::taken_back(hint);  // often on libzmq's I/O thread (protocol/handover.hpp)
+  delete static_cast<PackedHeader*>(hint);
+}
 
 // The wire form (docs/protocol.md, "Framing"): the header and every field in one frame, each
 // field as a u32 length and its bytes; a payload over max_inline_payload in a second frame
@@ -59,7 +66,8 @@ Frames pack(Frames&& fields) {
   if (payload_inline) {
     holder->payload = std::move(fields.back());
     auto* raw = holder.release();
-    head = zmq::message_t(raw->bytes.data(), size, [](void*, void* hint) { delete static_cast<PackedHeader*>(hint); }, raw);
+    zrelay::detail::handed_over(raw);
+    head = zmq::message_t(raw->bytes.data(), size, &release_packed, raw);
   }
   Frames wire;
   wire.reserve(2);
