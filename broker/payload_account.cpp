@@ -28,10 +28,10 @@ zmq::message_t PayloadAccount::track(zmq::message_t&& payload) const {
   if (payload.size() == 0) return std::move(payload);
   auto held = std::make_unique<Held>(Held{std::move(payload), bytes_});
   const std::size_t size = held->payload.size();
-  handed_over(held.get());
   zmq::message_t tracked(held->payload.data(), size, &release, held.get());
-  held.release();  // libzmq owns it now: release() runs once the last copy is closed
+  Held* raw = held.release();  // libzmq owns it now: release() runs once the last copy is closed
   bytes_->fetch_add(size);
+  handed_over(raw);  // after the last access from this thread
   return tracked;
 }
 

@@ -66,8 +66,8 @@ Frames pack(Frames&& fields) {
   if (payload_inline) {
     holder->payload = std::move(fields.back());
     auto* raw = holder.release();
-    zrelay::detail::handed_over(raw);
     head = zmq::message_t(raw->bytes.data(), size, &release_packed, raw);
+    zrelay::detail::handed_over(raw);  // after the last access from this thread
   }
   Frames wire;
   wire.reserve(2);
