@@ -18,6 +18,7 @@
 #include "broker/handshake_watch.hpp"
 #include "broker/log_limiter.hpp"
 #include "broker/router_link.hpp"
+#include "protocol/limits.hpp"
 #include "protocol/zmq_compat.hpp"
 
 namespace zrelay {
@@ -68,7 +69,11 @@ zmq::socket_t make_router(zmq::context_t& context, const BrokerOptions& options)
   router.set(zmq::sockopt::curve_server, 1);
   router.set(zmq::sockopt::curve_secretkey, options.certificate.secret_key());
   router.set(zmq::sockopt::router_mandatory, 1);
-  router.set(zmq::sockopt::maxmsgsize, static_cast<std::int64_t>(options.limits.max_message_size));
+  // Per frame: a payload of max_message_size may share its frame with the fields (payloads up to
+  // 4 KiB travel inside the header frame). A payload over the limit that fits this slack is
+  // refused with too_large instead of costing the sender its connection.
+  router.set(zmq::sockopt::maxmsgsize,
+             static_cast<std::int64_t>(options.limits.max_message_size + protocol::max_fields_bytes));
   router.set(zmq::sockopt::handshake_ivl, static_cast<int>(options.handshake_timeout.count()));
   router.set(zmq::sockopt::linger, static_cast<int>(options.linger.count()));
   // ZMTP heartbeats close connections that went silent; the next send to such a peer fails and

@@ -19,5 +19,8 @@ inline constexpr std::size_t max_inline_payload = 4096;
 inline constexpr std::uint32_t max_copies = 65535;
 inline constexpr std::int64_t max_credits = 1 << 20;
 inline constexpr std::size_t max_acks = 8192;  // delivery ids in one ACK
+// The most bytes a header frame holds besides a payload: the longest command's fields at their
+// largest, each with its length (an ACK of max_acks ids; a PRODUCE's fields take under 300).
+inline constexpr std::size_t max_fields_bytes = header_size + 4 + 8 * max_acks;
 
 }  // namespace zrelay::protocol

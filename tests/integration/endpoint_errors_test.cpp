@@ -95,6 +95,21 @@ TEST_F(EndpointErrors, OversizedObjectIsRefusedBeforeSending) {
   EXPECT_TRUE(sender->take_refusals().empty());
 }
 
+TEST_F(EndpointErrors, APayloadOfExactlyTheLimitGoesThroughWithItsFields) {
+  BrokerLimits limits;
+  limits.max_message_size = 1024;  // small payloads travel inside the header frame, with the fields
+  start_broker(limits);
+  auto consumer = endpoint({"g"});
+  consumer->notify("g", 1);
+  consumer->sync();
+  auto sender = endpoint();
+  (void)sender->produce_raw(std::string(1024, 'x'), "g");
+  const auto got = consumer->pop(1, 10s);
+  ASSERT_EQ(got.size(), 1u) << "the broker must not drop a connection for a frame of fields + 1024 bytes";
+  EXPECT_EQ(got[0].size(), 1024u);
+  EXPECT_EQ(sender->connection_state(), ConnectionState::connected);
+}
+
 TEST_F(EndpointErrors, FullQueueRefusalReachesTheProducerWithItsSeq) {
   BrokerLimits limits;
   limits.default_group.max_consumables = 3;
