@@ -14,6 +14,7 @@
 #include <zrelay/error.hpp>
 
 #include "fuzz/frames.hpp"
+#include "tests/support/wire_form.hpp"
 #include "protocol/codec.hpp"
 
 namespace zrelay::fuzz {
@@ -26,7 +27,7 @@ void decode_round_trip(const std::uint8_t* data, std::size_t size, Decode decode
     auto message = decode(frames);
     protocol::Frames again = protocol::encode(std::move(message));
     const std::vector<std::string> encoded = contents(again);
-    if (fields_of(encoded) != fields_of(before)) {
+    if (testing::fields(encoded) != testing::fields(before)) {
       std::fprintf(stderr, "round trip changed the fields (%zu frames in, %zu out)\n", before.size(), again.size());
       std::abort();
     }

@@ -52,22 +52,6 @@ inline std::string join_frames(const std::vector<zmq::message_t>& frames) {
   return out;
 }
 
-// The fields of a message in wire form (docs/protocol.md, "Framing"): the 4-byte header, each
-// length-prefixed field of frame 0, then frame 1 if there is one. Only for messages that decoded.
-inline std::vector<std::string> fields_of(const std::vector<std::string>& wire) {
-  std::vector<std::string> out{wire.at(0).substr(0, 4)};
-  const std::string& head = wire[0];
-  for (std::size_t at = 4; at + 4 <= head.size();) {
-    std::size_t length = 0;
-    for (std::size_t i = 0; i < 4; ++i) length = (length << 8) | static_cast<unsigned char>(head[at + i]);
-    at += 4;
-    out.push_back(head.substr(at, length));
-    at += length;
-  }
-  for (std::size_t i = 1; i < wire.size(); ++i) out.push_back(wire[i]);
-  return out;
-}
-
 inline std::vector<std::string> contents(const std::vector<zmq::message_t>& frames) {
   std::vector<std::string> out;
   out.reserve(frames.size());
