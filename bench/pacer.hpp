@@ -27,7 +27,7 @@ class Pacer {
 
   // The publisher, before sending message `index` (from 0): waits until every subscriber has
   // received all but the last `window` messages before it. A subscriber that makes no progress
-  // for a second (it was skipped values it will never count) ends the pacing: stalled().
+  // for a second (it was skipped values it will never count) ends the pacing.
   void before_send(std::uint64_t index) {
     if (index < window_ || stalled_) return;
     const std::uint64_t needed = index - window_;
@@ -37,8 +37,6 @@ class Pacer {
     stalled_ = !progressed_.wait_for(lock, std::chrono::seconds(1), [&] { return slowest() >= needed; });
     waiting_.store(false);
   }
-
-  [[nodiscard]] bool stalled() const noexcept { return stalled_; }
 
   // Messages of `size` bytes in flight: at most 16 MiB and 500 messages (under libzmq's
   // default high-water mark of 1000 and zrelay's per-client pending limit of 64 MiB).
