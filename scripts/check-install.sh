@@ -25,6 +25,11 @@ cmake -S examples/quickstart -B "$prefix/build" -G Ninja -DCMAKE_PREFIX_PATH="$i
 cmake --build "$prefix/build" -j "$(nproc)"
 "$prefix/build/quickstart"
 echo "install check: the installed package builds and runs examples/quickstart"
+# It links zrelay's patched libzmq (third_party/libzmq) statically, not the system's shared one.
+[ -f "$install/lib/zrelay/libzmq/lib/libzmq.a" ] || fail "the patched libzmq is not installed"
+if ldd "$prefix/build/quickstart" | grep -q 'libzmq\.so'; then
+  fail "examples/quickstart loads a shared libzmq instead of zrelay's patched one"
+fi
 
 unit=lib/systemd/system/zrelay-broker.service
 config=etc/zrelay/broker.toml
@@ -75,6 +80,9 @@ flags=$(PKG_CONFIG_PATH="$pc_dir" pkg-config --cflags --libs zrelay)
 # shellcheck disable=SC2086  # the flags are words
 g++ -std=c++20 "$prefix/pkg_config_check.cpp" -o "$prefix/pkg_config_check" $flags
 "$prefix/pkg_config_check" "$address" "$ZRELAY_STATE_DIR" || fail "the program built with pkg-config failed"
+if ldd "$prefix/pkg_config_check" | grep -q 'libzmq\.so'; then
+  fail "the program built with pkg-config loads a shared libzmq instead of zrelay's patched one"
+fi
 echo "install check: a program built with pkg-config --cflags --libs zrelay runs"
 
 # The installed command-line client against the installed broker, keys from the state directory.

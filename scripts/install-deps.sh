@@ -3,6 +3,7 @@
 set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config ccache
+  dpkg-dev patch  # third_party/libzmq/build.sh: apt-get source, the patches
   libzmq3-dev cppzmq-dev libsodium-dev libboost-serialization-dev
   libcli11-dev libspdlog-dev libtomlplusplus-dev
   googletest libgtest-dev libgmock-dev
@@ -19,3 +20,5 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+# libzmq itself: Debian's source with zrelay's patches, built once (third_party/libzmq/README.md).
+bash "$(dirname "$0")/../third_party/libzmq/build.sh"

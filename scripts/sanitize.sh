@@ -12,15 +12,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-}
 case "$mode" in
-  asan) dir=build-asan; sanitize=address,undefined ;;
-  tsan) dir=build-tsan; sanitize=thread ;;
+  asan) dir=build-asan; sanitize=address,undefined; shared_zmq=OFF ;;
+  tsan) dir=build-tsan; sanitize=thread; shared_zmq=ON ;;
   *) echo "usage: $0 asan|tsan [ctest arguments...]" >&2; exit 64 ;;
 esac
 shift
 jobs=${ZRELAY_JOBS:-$(nproc)}
 
 bash scripts/install-deps.sh
-cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DZRELAY_SANITIZE="$sanitize" >/dev/null
+cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DZRELAY_SANITIZE="$sanitize" \
+  -DZRELAY_LIBZMQ_SHARED="$shared_zmq" >/dev/null
 cmake --build "$dir" -j "$jobs" --target zrelay_tests
 
 reports="$PWD/$dir/sanitizer-reports"

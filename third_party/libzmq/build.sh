@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Builds the libzmq that zrelay links: Debian's own source package of libzmq 4.3.4 (zeromq3,
+# Debian's patches applied by dpkg-source), then the patches in ./patches (see README.md), built
+# with CMake as a static archive and a shared library (the TSan build links the shared one) and
+# installed into one prefix that every build configuration uses:
+#   ${ZRELAY_DEPS_DIR:-<project>/build-deps}/libzmq
+# Nothing is rebuilt while the source version, the patches and this script are unchanged (a stamp
+# file in the prefix records their hash). Needs deb-src entries for apt-get source: if the
+# machine has none, one is derived from its Debian `deb` entries (sources.list or deb822 files).
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+deps="${ZRELAY_DEPS_DIR:-$root/build-deps}"
+prefix="$deps/libzmq"
+work="$deps/libzmq-src"
+package=zeromq3
+upstream=4.3.4
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+
+stamp_of() {
+  { echo "$1"; cat "$here/build.sh" "$here"/patches/*.patch; } | sha256sum | cut -d' ' -f1
+}
+
+# deb-src lines mirroring the machine's Debian deb lines, in a file of our own.
+add_deb_src() {
+  local list=/etc/apt/sources.list.d/zrelay-deb-src
+  local found=0
+  if [ -f /etc/apt/sources.list ] && grep -Eq '^deb .*debian' /etc/apt/sources.list; then
+    sed -n 's/^deb \(.*debian.*\)$/deb-src \1/p' /etc/apt/sources.list | $sudo tee "$list.list" >/dev/null
+    found=1
+  fi
+  for f in /etc/apt/sources.list.d/*.sources; do
+    [ -e "$f" ] || continue
+    case "$f" in */zrelay-deb-src.sources) continue ;; esac
+    grep -Eq '^URIs:.*debian' "$f" || continue
+    sed 's/^Types: deb$/Types: deb-src/' "$f" | $sudo tee -a "$list.sources" >/dev/null
+    found=1
+  done
+  [ "$found" -eq 1 ] || { echo "libzmq: no Debian apt source to derive a deb-src entry from" >&2; exit 1; }
+  $sudo apt-get update -qq
+}
+
+# The candidate version of the source package (empty if apt knows no deb-src for it).
+source_version() {
+  { apt-cache showsrc "$package" 2>/dev/null || true; } | sed -n 's/^Version: //p' | sort -V | tail -1
+}
+
+version="$(source_version)"
+if [ -z "$version" ]; then
+  add_deb_src
+  version="$(source_version)"
+fi
+case "$version" in
+  "$upstream"-*) ;;
+  *) echo "libzmq: source package $package is '$version', the patches are for $upstream" >&2; exit 1 ;;
+esac
+
+stamp="$(stamp_of "$version")"
+if [ -f "$prefix/zrelay-stamp" ] && [ "$(cat "$prefix/zrelay-stamp")" = "$stamp" ]; then
+  exit 0
+fi
+
+echo "libzmq: building $package $version with $(ls "$here/patches" | wc -l) zrelay patches into $prefix"
+rm -rf "$work" "$prefix"
+mkdir -p "$work"
+(cd "$work" && apt-get source -qq "$package=$version" >/dev/null 2>&1) ||
+  { echo "libzmq: apt-get source $package=$version failed" >&2; exit 1; }
+src="$(find "$work" -mindepth 1 -maxdepth 1 -type d -name "$package-*" | head -1)"
+for p in "$here"/patches/*.patch; do
+  patch -d "$src" -p1 -s --no-backup-if-mismatch <"$p" || { echo "libzmq: $(basename "$p") does not apply" >&2; exit 1; }
+done
+
+launcher=()
+command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
+cmake -S "$src" -B "$work/build" -G Ninja "${launcher[@]}" \
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX="$prefix" -DCMAKE_INSTALL_LIBDIR=lib \
+  -DCMAKE_POSITION_INDEPENDENT_CODE=ON \
+  -DBUILD_SHARED=ON -DBUILD_STATIC=ON -DBUILD_TESTS=OFF -DWITH_DOCS=OFF -DWITH_DOC=OFF \
+  -DWITH_PERF_TOOL=OFF -DENABLE_DRAFTS=OFF -DENABLE_WS=OFF -DWITH_LIBBSD=OFF \
+  -DWITH_LIBSODIUM=ON -DENABLE_CURVE=ON -DENABLE_CPACK=OFF -DENABLE_PRECOMPILED=OFF -Wno-dev >/dev/null
+cmake --build "$work/build" -j "$(nproc)" >/dev/null
+cmake --install "$work/build" >/dev/null
+echo "$stamp" >"$prefix/zrelay-stamp"
+rm -rf "$work"
+echo "libzmq: installed into $prefix"
