@@ -98,6 +98,18 @@ bool AccessPolicy::permits(const Identity& client, Action action, std::string_vi
   return allowed || (allow_unmatched_ && action != Action::stats);
 }
 
+namespace {
+
+// The bytes of the UTF-8 character at `i`: its lead byte and the continuation bytes after it
+// (a stray continuation byte counts as a character of its own).
+std::size_t character_length(std::string_view text, std::size_t i) noexcept {
+  std::size_t end = i + 1;
+  while (end < text.size() && end - i < 4 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) ++end;
+  return end - i;
+}
+
+}  // namespace
+
 bool glob_match(std::string_view pattern, std::string_view text) noexcept {
   std::size_t p = 0;
   std::size_t t = 0;
@@ -107,12 +119,16 @@ bool glob_match(std::string_view pattern, std::string_view text) noexcept {
     if (p < pattern.size() && pattern[p] == '*') {
       star = p++;
       star_text = t;
-    } else if (p < pattern.size() && (pattern[p] == '?' || pattern[p] == text[t])) {
+    } else if (p < pattern.size() && pattern[p] == '?') {
+      ++p;
+      t += character_length(text, t);
+    } else if (p < pattern.size() && pattern[p] == text[t]) {
       ++p;
       ++t;
     } else if (star != std::string_view::npos) {
       p = star + 1;
-      t = ++star_text;
+      star_text += character_length(text, star_text);
+      t = star_text;
     } else {
       return false;
     }

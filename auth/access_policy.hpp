@@ -30,7 +30,8 @@ class AccessPolicy {
   bool allow_unmatched_ = true;
 };
 
-// Shell-style match of `text` against `pattern`: '*' any run of characters, '?' one character.
+// Shell-style match of `text` against `pattern`: '*' any run of characters, '?' one character
+// (a UTF-8 character: its lead byte and continuation bytes).
 [[nodiscard]] bool glob_match(std::string_view pattern, std::string_view text) noexcept;
 
 }  // namespace zrelay::auth

@@ -62,8 +62,15 @@ void AllowList::add(const Certificate& certificate) {
 
 void AllowList::add(const Certificate& certificate, std::string name) {
   if (certificate.empty()) throw Error(ErrorCode::certificate, "cannot allow an empty certificate (no public key)");
-  identities_.insert_or_assign(certificate.public_key_bytes(),
-                               Identity{certificate.public_key(), std::move(name), certificate.metadata()});
+  const auto key = certificate.public_key_bytes();
+  if (identities_.count(key) != 0) {
+    throw Error(ErrorCode::certificate, "the key of '" + name + "' is already allowed as '" + identities_.at(key).name + "'");
+  }
+  // Rules name clients: one name for two keys would give both the rights meant for one.
+  if (!names_.insert(name).second) {
+    throw Error(ErrorCode::certificate, "two allowed keys are named '" + name + "' (rules by name would match both)");
+  }
+  identities_.emplace(key, Identity{certificate.public_key(), std::move(name), certificate.metadata()});
 }
 
 std::optional<std::string> AllowList::find(std::span<const std::uint8_t, 32> public_key) const {

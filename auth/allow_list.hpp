@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <string_view>
@@ -25,7 +26,8 @@ class AllowList {
   // does not load throws Error(ErrorCode::certificate).
   [[nodiscard]] static AllowList load_directory(const std::filesystem::path& dir);
 
-  // Named by the certificate's "name" metadata, else by its public key.
+  // Named by the certificate's "name" metadata, else by its public key. A key already allowed,
+  // or a name another key has, throws Error(ErrorCode::certificate).
   void add(const Certificate& certificate);
   void add(const Certificate& certificate, std::string name);
 
@@ -38,6 +40,7 @@ class AllowList {
 
  private:
   std::map<Certificate::KeyBytes, Identity> identities_;
+  std::set<std::string> names_;
 };
 
 }  // namespace zrelay::auth

@@ -67,15 +67,24 @@ void sync_directory(const std::filesystem::path& path) {
 
 }  // namespace
 
+[[noreturn]] void not_regular(const std::filesystem::path& path) {
+  throw Error(ErrorCode::io, "cannot read '" + path.string() + "': not a regular file");
+}
+
 std::optional<FileText> read_text_file(const std::filesystem::path& path, std::size_t max_size) {
-  FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_NOCTTY | O_CLOEXEC));
+  // A FIFO or a device is refused before it is opened: opening a FIFO blocks until a writer
+  // comes, opening a device may act on it. O_NONBLOCK covers a swap between stat and open.
+  struct stat status {};
+  if (::stat(path.c_str(), &status) == 0) {
+    if (!S_ISREG(status.st_mode)) not_regular(path);
+  } else if (errno == ENOENT) {
+    return std::nullopt;
+  }  // any other error: open() reports it
+  FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC));
   if (fd.get() < 0 && errno == ENOENT) return std::nullopt;
   if (fd.get() < 0) fail("open", path, errno);
-  struct stat status {};
   if (::fstat(fd.get(), &status) != 0) fail("stat", path, errno);
-  if (!S_ISREG(status.st_mode)) {
-    throw Error(ErrorCode::io, "cannot read '" + path.string() + "': not a regular file");
-  }
+  if (!S_ISREG(status.st_mode)) not_regular(path);
   FileText file{std::string(max_size + 1, '\0'), static_cast<mode_t>(status.st_mode & 07777)};
   std::size_t filled = 0;
   while (filled < file.text.size()) {

@@ -6,6 +6,39 @@
 namespace zrelay::broker {
 namespace {
 
+void append_escape(std::string& out, unsigned code) {
+  char escaped[8];
+  std::snprintf(escaped, sizeof escaped, "\\u%04x", code);
+  out += escaped;
+}
+
+// The length of the valid UTF-8 sequence at `i` (RFC 3629: no overlong forms, no surrogates,
+// nothing above U+10FFFF), or 0 if the byte there does not start one.
+std::size_t utf8_length(const std::string& text, std::size_t i) {
+  const auto at = [&](std::size_t k) { return k < text.size() ? static_cast<unsigned char>(text[k]) : 0u; };
+  const unsigned lead = at(i);
+  if (lead < 0x80) return 1;
+  unsigned low = 0x80, high = 0xBF;  // the range of the second byte
+  std::size_t length = 0;
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    length = 2;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    length = 3;
+    low = lead == 0xE0 ? 0xA0 : 0x80;  // no overlong form
+    high = lead == 0xED ? 0x9F : 0xBF;  // no surrogate
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    length = 4;
+    low = lead == 0xF0 ? 0x90 : 0x80;
+    high = lead == 0xF4 ? 0x8F : 0xBF;  // nothing above U+10FFFF
+  } else {
+    return 0;
+  }
+  if (at(i + 1) < low || at(i + 1) > high) return 0;
+  for (std::size_t k = 2; k < length; ++k)
+    if ((at(i + k) & 0xC0) != 0x80) return 0;
+  return length;
+}
+
 // A JSON object written field by field; names are fixed ASCII, strings are escaped.
 class JsonObject {
  public:
@@ -36,20 +69,27 @@ class JsonObject {
     return out_;
   }
 
+  // Valid UTF-8 passes through; control characters are \u escapes; a byte that is not part of
+  // valid UTF-8 (group names are any bytes) becomes \udcXX, the lone surrogate that Python's
+  // "surrogateescape" reads back as that byte, so the output is always valid UTF-8 JSON.
   static void append_string(std::string& out, const std::string& text) {
     out += '"';
-    for (const char c : text) {
-      const auto byte = static_cast<unsigned char>(c);
-      if (c == '"' || c == '\\') {
+    for (std::size_t i = 0; i < text.size();) {
+      const auto byte = static_cast<unsigned char>(text[i]);
+      const std::size_t length = utf8_length(text, i);
+      if (byte == '"' || byte == '\\') {
         out += '\\';
-        out += c;
+        out += text[i];
       } else if (byte < 0x20 || byte == 0x7F) {
-        char escaped[8];
-        std::snprintf(escaped, sizeof escaped, "\\u%04x", byte);
-        out += escaped;
+        append_escape(out, byte);
+      } else if (length == 0) {
+        append_escape(out, 0xDC00u + byte);
       } else {
-        out += c;  // UTF-8 passes through; group names are any bytes >= 0x20
+        out.append(text, i, length);
+        i += length;
+        continue;
       }
+      ++i;
     }
     out += '"';
   }
@@ -125,6 +165,7 @@ std::string to_json(const BrokerStatistics& stats) {
     JsonObject o(out);
     o.field("clients", stats.clients)
         .field("payload_bytes", stats.payload_bytes)
+        .field("overhead_bytes", stats.overhead_bytes)
         .field("expired_clients", stats.expired_clients)
         .field("overflowed_clients", stats.overflowed_clients)
         .field("revoked_clients", stats.revoked_clients)

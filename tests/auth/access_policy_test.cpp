@@ -29,6 +29,17 @@ TEST(GlobMatch, StarsAndQuestionMarks) {
   EXPECT_TRUE(glob_match("**x", "x"));
 }
 
+// '?' is one character, not one byte: a deny of "samples.secret?" covers "samples.secretÉ".
+TEST(GlobMatch, QuestionMarkIsOneUtf8Character) {
+  EXPECT_TRUE(glob_match("samples.secret?", "samples.secret\xC3\x89"));        // É, 2 bytes
+  EXPECT_TRUE(glob_match("?", "\xE2\x82\xAC"));                                // €, 3 bytes
+  EXPECT_TRUE(glob_match("?", "\xF0\x9F\x98\x80"));                            // 4 bytes
+  EXPECT_FALSE(glob_match("??", "\xC3\x89"));
+  EXPECT_TRUE(glob_match("*?x", "\xC3\x89x"));
+  EXPECT_TRUE(glob_match("a*?b", "a\xC3\x89\xC3\x89" "b"));
+  EXPECT_TRUE(glob_match("?", "\xFF"));  // not UTF-8: a byte is a character
+}
+
 TEST(AccessPolicy, WithoutRulesEveryGroupActionIsAllowedButNotStats) {
   const AccessPolicy open;
   for (const Action a : {Action::join, Action::broadcast, Action::produce, Action::consume}) {

@@ -1,6 +1,12 @@
 #include "auth/allow_list.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
 #include <cstdlib>
+#include <future>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -41,6 +47,39 @@ ErrorCode code_of_load(const fs::path& dir, std::string& message) {
   return ErrorCode::ok;
 }
 
+TEST_F(AllowListTest, TwoKeysWithOneNameAreRefused) {
+  AllowList list;
+  list.add(make("alice"));
+  EXPECT_THROW(list.add(make("alice")), Error);
+  EXPECT_EQ(list.size(), 1u);
+}
+
+TEST_F(AllowListTest, OneKeyInTwoFilesIsRefused) {
+  const Certificate alice = make("alice");
+  alice.save_public(dir_ / "alice");
+  alice.save_public(dir_ / "alice-again");
+  std::string message;
+  EXPECT_EQ(code_of_load(dir_, message), ErrorCode::certificate);
+  EXPECT_NE(message.find("already allowed"), std::string::npos) << message;
+}
+
+TEST_F(AllowListTest, AFifoIsRefusedWithoutBlocking) {
+  make("alice").save_public(dir_ / "alice");
+  ASSERT_EQ(::mkfifo((dir_ / "fifo").c_str(), 0600), 0);
+  auto load = std::async(std::launch::async, [&] {
+    std::string message;
+    return std::make_pair(code_of_load(dir_, message), message);
+  });
+  if (load.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+    const int writer = ::open((dir_ / "fifo").c_str(), O_WRONLY | O_NONBLOCK);  // releases the open()
+    if (writer >= 0) ::close(writer);
+    FAIL() << "loading the directory blocked on the FIFO";
+  }
+  const auto [code, message] = load.get();
+  EXPECT_EQ(code, ErrorCode::certificate);
+  EXPECT_NE(message.find("not a regular file"), std::string::npos) << message;
+}
+
 TEST_F(AllowListTest, AddAndFind) {
   AllowList list;
   EXPECT_TRUE(list.empty());
@@ -52,9 +91,9 @@ TEST_F(AllowListTest, AddAndFind) {
   EXPECT_EQ(list.find(alice.public_key_bytes()), "alice");
   EXPECT_EQ(list.find(anonymous.public_key_bytes()), anonymous.public_key());
   EXPECT_EQ(list.find(make("x").public_key_bytes()), std::nullopt);
-  list.add(alice, "renamed");
+  EXPECT_THROW(list.add(alice, "renamed"), Error);  // a key is allowed once, under one name
   EXPECT_EQ(list.size(), 2u);
-  EXPECT_EQ(list.find(alice.public_key_bytes()), "renamed");
+  EXPECT_EQ(list.find(alice.public_key_bytes()), "alice");
   EXPECT_THROW(list.add(Certificate()), Error);
 }
 

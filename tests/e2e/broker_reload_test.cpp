@@ -1,5 +1,7 @@
 // zrelay-broker with a config file: command-line options over the file, config errors with their
 // line, and SIGHUP reloading keys and rules on live connections.
+#include <sys/stat.h>
+
 #include <csignal>
 #include <fstream>
 
@@ -112,6 +114,37 @@ TEST_F(BrokerReload, ConfigErrorsAtStartExit78WithTheLine) {
   EXPECT_EQ(result.status, 78) << result.output;
   EXPECT_NE(result.output.find("broker.toml:10:14: limits.max_groups must be an integer"), std::string::npos)
       << result.output;
+}
+
+// A FIFO among the authorized keys would block open() until a writer came: it is refused unopened.
+TEST_F(BrokerReload, AFifoInAuthorizedKeysFailsTheStartWith78) {
+  ASSERT_EQ(::mkfifo((dir / "keys" / "fifo").c_str(), 0600), 0);
+  const auto result = testing::run({ZRELAY_BROKER_PATH, "--config", (dir / "broker.toml").string()});
+  EXPECT_EQ(result.status, 78) << result.output;
+  EXPECT_NE(result.output.find("not a regular file"), std::string::npos) << result.output;
+}
+
+TEST_F(BrokerReload, AFifoAddedBeforeSighupChangesNothingAndSigtermStillStops) {
+  start();
+  Endpoint consumer = as(worker);
+  ASSERT_EQ(::mkfifo((dir / "keys" / "fifo").c_str(), 0600), 0);
+  broker->signal(SIGHUP);
+  const auto line = broker->wait_for_text("reload failed", 10s);
+  ASSERT_TRUE(line) << broker->output();
+  EXPECT_NE(line->find("not a regular file"), std::string::npos) << *line;
+  consumer.notify("samples");
+  (void)consumer.produce_raw("still", "samples");
+  EXPECT_EQ(consumer.pop(1, 10s).size(), 1u);
+  broker->signal(SIGTERM);
+  EXPECT_EQ(broker->wait(10s), std::optional<int>(0));
+}
+
+// Rules name clients: two keys under one name are refused at start, never matched both.
+TEST_F(BrokerReload, TwoKeysWithOneNameFailTheStartWith78) {
+  named("worker").save_public(dir / "keys" / "impostor");
+  const auto result = testing::run({ZRELAY_BROKER_PATH, "--config", (dir / "broker.toml").string()});
+  EXPECT_EQ(result.status, 78) << result.output;
+  EXPECT_NE(result.output.find("named 'worker'"), std::string::npos) << result.output;
 }
 
 }  // namespace
