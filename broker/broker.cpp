@@ -69,9 +69,17 @@ zmq::socket_t make_router(zmq::context_t& context, const BrokerOptions& options)
   router.set(zmq::sockopt::curve_server, 1);
   router.set(zmq::sockopt::curve_secretkey, options.certificate.secret_key());
   router.set(zmq::sockopt::router_mandatory, 1);
-  // Per frame: a payload of max_message_size may share its frame with the fields (payloads up to
-  // 4 KiB travel inside the header frame). A payload over the limit that fits this slack is
-  // refused with too_large instead of costing the sender its connection.
+  // The broker bounds what waits for each client itself (max_client_pending_messages, the
+  // backlog); the socket's own bound only has to stay out of the way. A pipe's writer learns of
+  // the reader's progress every half high-water mark, so with libzmq's 1000 a client whose 500
+  // deliveries were still waiting could be refused more. Refused sends are built, tried and put
+  // back: work a client that never reads could make the broker do each tick.
+  router.set(zmq::sockopt::sndhwm, 10000);
+  // The whole message, all frames added up (zrelay's libzmq, third_party/libzmq patch 0003): a
+  // header frame with its fields and a payload of max_message_size. It is also what one
+  // connection can make the broker buffer before libzmq hands over a message. A payload over
+  // the limit that fits this slack is refused with too_large instead of costing the sender its
+  // connection.
   router.set(zmq::sockopt::maxmsgsize,
              static_cast<std::int64_t>(options.limits.max_message_size + protocol::max_fields_bytes));
   router.set(zmq::sockopt::handshake_ivl, static_cast<int>(options.handshake_timeout.count()));
@@ -186,7 +194,25 @@ class Broker::Impl {
 
   [[nodiscard]] bool serving() const noexcept { return !failed_ && !stopped_; }
 
+  // Built by the loop when asked (never per tick: statistics cost O(clients + groups + held
+  // items)); once the loop has ended, the statistics it published last.
   [[nodiscard]] BrokerStatistics stats() {
+    std::lock_guard request(stats_request_mutex_);  // one request at a time: one promise
+    std::future<void> built;
+    {
+      std::lock_guard lock(control_mutex_);
+      if (thread_.joinable() && serving()) {
+        {
+          std::lock_guard stats_lock(stats_mutex_);
+          stats_built_ = std::promise<void>();
+          built = stats_built_.get_future();
+        }
+        (void)control_.send(zmq::str_buffer("stats"), zmq::send_flags::none);
+      }
+    }
+    if (built.valid() && built.wait_for(std::chrono::seconds(10)) != std::future_status::ready && serving()) {
+      throw Error(ErrorCode::timeout, "the broker loop did not build its statistics within 10 s");
+    }
     std::lock_guard lock(stats_mutex_);
     return stats_;
   }
@@ -206,10 +232,11 @@ class Broker::Impl {
     endpoints_.push_back(router_.get(zmq::sockopt::last_endpoint));
   }
 
-  void publish_stats() {
+  void publish_stats(bool asked = false) {
     BrokerStatistics stats = core_.statistics();
     std::lock_guard lock(stats_mutex_);
     stats_ = std::move(stats);
+    if (asked) stats_built_.set_value();
   }
 
   void serve(zmq::socket_t& control) {
@@ -284,7 +311,6 @@ class Broker::Impl {
       if (broker::Clock::now() >= next_tick) {
         core_.tick(broker::Clock::now());
         link.flush();
-        publish_stats();
         next_tick = broker::Clock::now() + options_.tick;
       }
       write_log(core_.take_log(), log_limiter_);
@@ -302,6 +328,10 @@ class Broker::Impl {
         publish_stats();
         return true;
       }
+      if (request.to_string_view() == "stats") {
+        publish_stats(true);
+        continue;
+      }
       apply_pending_access(link);
     }
     return false;
@@ -315,7 +345,6 @@ class Broker::Impl {
     zap_.replace(access_.keys);  // new handshakes first, then the live sessions
     core_.set_access(access_.keys, access_.policy);
     link.flush();
-    publish_stats();
     write_log(core_.take_log(), log_limiter_);
     spdlog::info("reloaded: {} authorized key(s), {} authorization rule(s)", access_.keys->size(),
                  access_.policy.rules().size());
@@ -338,8 +367,10 @@ class Broker::Impl {
   broker::HandshakeWatch handshakes_;                                    // the loop's thread only
   std::atomic<bool> failed_{false};
   std::atomic<bool> stopped_{false};
+  std::mutex stats_request_mutex_;
   std::mutex stats_mutex_;
-  BrokerStatistics stats_;
+  BrokerStatistics stats_;          // the newest the loop built, under stats_mutex_
+  std::promise<void> stats_built_;  // under stats_mutex_: set once stats_ answers the last request
   std::thread thread_;
 };
 

@@ -116,8 +116,12 @@ void BrokerCore::reject(const ClientId& from, const Error& failure, const std::s
 }
 
 void BrokerCore::on(const ClientId& from, Client& client, Hello&& m) {
-  client.name = std::move(m.name);
-  log(LogEvent::Level::info, describe(client) + ": session opened");
+  // A HELLO in an open session is answered again but changes nothing: the name in the logs is
+  // the one the session opened with.
+  if (client.messages_in == 1) {
+    client.name = std::move(m.name);
+    log(LogEvent::Level::info, describe(client) + ": session opened");
+  }
   send(from, Welcome{limits_.max_message_size, version_, instance_,
                      static_cast<std::uint32_t>(limits_.heartbeat.count()),
                      static_cast<std::uint32_t>(limits_.liveness.count())});
@@ -170,12 +174,12 @@ bool BrokerCore::permitted(const ClientId& from, const Client& client, Action ac
 }
 
 bool BrokerCore::fits_budget(const ClientId& from, std::size_t size, std::uint64_t seq, Group& group) {
-  if (account_.bytes() + size <= limits_.max_payload_bytes) return true;
+  if (account_.bytes() + overhead_.bytes() + size <= limits_.max_payload_bytes) return true;
   ++refused_over_budget_;
   ++group.stats.refused;
   error(from, ErrorCode::over_budget, seq, group.name(),
         "the broker holds its maximum of " + std::to_string(limits_.max_payload_bytes) +
-            " payload bytes: refused (retry once consumers catch up)");
+            " bytes of payloads and item overhead: refused (retry once consumers catch up)");
   return false;
 }
 
@@ -205,14 +209,15 @@ void BrokerCore::on(const ClientId& from, Client& client, Produce&& m) {
   }
   Group* group = find_or_create(from, m.group, m.seq);
   if (group == nullptr) return;
-  if (!fits_budget(from, m.payload.size(), m.seq, *group)) {
+  if (!fits_budget(from, m.payload.size() + m.copies * item_cost, m.seq, *group)) {
     group->stats.refused += m.copies - 1;  // fits_budget counted one
     return;
   }
   zmq::message_t payload = account_.track(std::move(m.payload));
   std::uint32_t refused = 0;
   for (std::uint32_t i = 0; i < m.copies; ++i) {
-    QueuedItem item{i + 1 == m.copies ? std::move(payload) : share(payload), from, m.seq, next_delivery_id_++, 0};
+    QueuedItem item{i + 1 == m.copies ? std::move(payload) : share(payload), from, m.seq, next_delivery_id_++, 0,
+                    overhead_.charge(item_cost)};
     if (auto bounced = group->push(std::move(item))) {
       if (group->options().overflow == Overflow::refuse) {
         refused = m.copies - i;
@@ -250,7 +255,7 @@ void BrokerCore::on(const ClientId& from, Client& client, Ready&& m) {
   }
   // Every item queued now; what its connection cannot take yet becomes credits, sent after a tick.
   std::int64_t owed = static_cast<std::int64_t>(group.queue_size());
-  for (; owed > 0 && !over_pending_limit(client); --owed) deliver_produced(from, group, std::move(*group.pop()));
+  for (; owed > 0 && !takes_no_items(client); --owed) deliver_produced(from, group, std::move(*group.pop()));
   if (owed > 0) {
     group.add_credits(from, owed);
     group.suspend(from);
@@ -260,7 +265,8 @@ void BrokerCore::on(const ClientId& from, Client& client, Ready&& m) {
 
 void BrokerCore::on(const ClientId& from, Client&, Ping&& m) { send(from, Pong{m.token}); }
 
-void BrokerCore::on(const ClientId&, Client& client, Ack&& m) {
+void BrokerCore::on(const ClientId& from, Client& client, Ack&& m) {
+  const bool was_at_bound = client.held.size() >= limits_.max_client_unacked;
   for (const std::uint64_t id : m.delivery_ids) {
     const auto held = client.held.find(id);
     if (held == client.held.end()) {
@@ -269,6 +275,16 @@ void BrokerCore::on(const ClientId&, Client& client, Ack&& m) {
     }
     if (auto group = groups_.find(held->second.group); group != groups_.end()) ++group->second.stats.acked;
     client.held.erase(held);
+  }
+  if (was_at_bound && !takes_no_items(client)) resume_groups(from, client);
+}
+
+void BrokerCore::resume_groups(const ClientId& id, const Client& client) {
+  for (const std::string& name : client.groups) {
+    if (suspended_.erase({name, id}) == 0) continue;
+    Group& group = groups_.at(name);
+    group.resume(id);
+    dispatch(group);
   }
 }
 
@@ -353,8 +369,9 @@ void BrokerCore::dispatch(Group& group) {
     auto to = group.take_credit();
     if (!to) return;
     auto client = clients_.find(*to);
-    if (client != clients_.end() && over_pending_limit(client->second)) {
-      // Its connection is behind: the item waits for another consumer, or for it after a tick.
+    if (client != clients_.end() && takes_no_items(client->second)) {
+      // Its connection is behind, or it holds its bound of unacknowledged items: the item waits
+      // for another consumer, or for it after a tick (or an ACK).
       group.return_credit(*to);
       group.suspend(*to);
       suspended_.insert({group.name(), *to});
@@ -366,7 +383,18 @@ void BrokerCore::dispatch(Group& group) {
 
 bool BrokerCore::over_pending_limit(const Client& client) const noexcept {
   const std::uint64_t pending = client.pending.bytes();
-  return pending > 0 && pending >= limits_.max_client_pending_bytes;
+  return (pending > 0 && pending >= limits_.max_client_pending_bytes) ||
+         client.pending.buffers() >= limits_.max_client_pending_messages;
+}
+
+bool BrokerCore::takes_no_items(const Client& client) const noexcept {
+  return over_pending_limit(client) || client.held.size() >= limits_.max_client_unacked;
+}
+
+zmq::message_t BrokerCore::delivery_payload(Client& client, zmq::message_t& payload) const {
+  zmq::message_t shared = share(payload);
+  if (shared.size() <= protocol::max_inline_payload) shared = overhead_.track(std::move(shared));  // its copy
+  return client.pending.track(std::move(shared));
 }
 
 void BrokerCore::deliver_produced(const ClientId& to, Group& group, QueuedItem&& item) {
@@ -376,9 +404,11 @@ void BrokerCore::deliver_produced(const ClientId& to, Group& group, QueuedItem&&
   zmq::message_t payload = share(item.payload);
   if (client != clients_.end()) {
     ++client->second.deliveries_out;
-    payload = client->second.pending.track(std::move(payload));
+    payload = delivery_payload(client->second, item.payload);
     client->second.held.insert_or_assign(
-        item.id, Held{group.name(), QueuedItem{share(item.payload), item.producer, item.seq, item.id, item.attempts},
+        item.id, Held{group.name(),
+                      QueuedItem{share(item.payload), item.producer, item.seq, item.id, item.attempts,
+                                 overhead_.charge(item_cost)},
                       ++handed_out_});
   }
   outbox_.push_back(Outgoing{to, Deliver{group.name(), Kind::produced, item.id, item.attempts, std::move(payload)},
@@ -403,7 +433,7 @@ void BrokerCore::deliver_last_value(const ClientId& to, Group& group) {
 Outgoing BrokerCore::last_value_delivery(const ClientId& to, Client& client, Group& group) {
   ++client.deliveries_out;
   ++group.stats.broadcast_deliveries;
-  zmq::message_t payload = client.pending.track(share(*group.last_value()));
+  zmq::message_t payload = delivery_payload(client, *group.last_value());
   return Outgoing{to, Deliver{group.name(), Kind::broadcast, next_delivery_id_++, 1, std::move(payload)}, {}, 0};
 }
 
@@ -428,6 +458,7 @@ void BrokerCore::undeliverable(std::vector<Undelivered>&& failed) {
   // Then the gone peers: what they still hold was delivered earlier and goes in front.
   std::map<ClientId, std::vector<BrokerMessage>> refused;
   for (auto& f : failed) {
+    if (!f.peer_gone) ++refused_sends_;
     if (f.peer_gone) {
       forget(f.out.to, std::nullopt);
       closing_.erase(f.out.to);
@@ -571,9 +602,11 @@ BrokerStatistics BrokerCore::statistics() const {
   BrokerStatistics stats;
   stats.clients = clients_.size();
   stats.payload_bytes = account_.bytes();
+  stats.overhead_bytes = overhead_.bytes();
   stats.expired_clients = expired_clients_;
   stats.overflowed_clients = overflowed_clients_;
   stats.late_acks = late_acks_;
+  stats.refused_sends = refused_sends_;
   stats.refused_over_budget = refused_over_budget_;
   stats.malformed_messages = malformed_messages_;
   stats.refused_not_authorized = refused_not_authorized_;

@@ -112,12 +112,15 @@ void read_broker(const ConfigReader& in, const toml::table& t, BrokerConfig& con
 
 void read_limits(const ConfigReader& in, const toml::table& t, BrokerLimits& limits) {
   in.check_keys(t, "[limits]",
-                {"max_message_size", "max_payload_bytes", "max_client_pending_bytes", "max_groups", "max_consumables",
-                 "heartbeat_ms", "liveness_ms"});
+                {"max_message_size", "max_payload_bytes", "max_client_pending_bytes", "max_client_unacked", "max_groups",
+                 "max_consumables", "heartbeat_ms", "liveness_ms"});
   if (const auto* n = t.get("max_message_size")) limits.max_message_size = in.bytes(*n, "limits.max_message_size", 1);
   if (const auto* n = t.get("max_payload_bytes")) limits.max_payload_bytes = in.bytes(*n, "limits.max_payload_bytes", 1);
   if (const auto* n = t.get("max_client_pending_bytes")) {
     limits.max_client_pending_bytes = in.bytes(*n, "limits.max_client_pending_bytes", 1);
+  }
+  if (const auto* n = t.get("max_client_unacked")) {
+    limits.max_client_unacked = in.number(*n, "limits.max_client_unacked", 1, 1ull << 32);
   }
   if (const auto* n = t.get("max_groups")) limits.max_groups = in.number(*n, "limits.max_groups", 1, 1u << 24);
   if (const auto* n = t.get("max_consumables")) {

@@ -10,6 +10,8 @@
 #include <zmq.hpp>
 #include <zrelay/broker_options.hpp>
 
+#include "broker/payload_account.hpp"
+
 namespace zrelay::broker {
 
 using ClientId = std::string;  // ROUTER routing id, assigned by libzmq
@@ -20,6 +22,7 @@ struct QueuedItem {
   std::uint64_t seq = 0;
   std::uint64_t id = 0;        // the delivery id, kept when the item is delivered again
   std::uint32_t attempts = 0;  // deliveries so far
+  Charge charge;               // what the item costs besides its payload, in the broker's budget
 };
 
 struct GroupStats {

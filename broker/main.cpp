@@ -58,6 +58,10 @@ std::unique_ptr<CLI::App> make_app(BrokerConfig& config, std::string& file) {
   app->add_option("--max-client-pending-bytes", limits.max_client_pending_bytes,
                   "bytes waiting to be written to one client before it gets no more for now")
       ->capture_default_str();
+  app->add_option("--max-client-unacked", limits.max_client_unacked,
+                  "produced items one client holds unacknowledged before it gets no more")
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 32))
+      ->capture_default_str();
   app->add_option_function<std::int64_t>(
          "--heartbeat-ms", [&limits](const std::int64_t& ms) { limits.heartbeat = std::chrono::milliseconds(ms); },
          "how often clients must show they are alive (at least 10; default 1000)");
@@ -129,7 +133,7 @@ std::string restart_settings(const BrokerConfig& config) {
   const auto& l = o.limits;
   std::ostringstream text;
   text << o.bind << ' ' << o.io_threads << ' ' << config.certificate << ' ' << config.state_dir << ' '
-       << l.max_message_size << ' ' << l.max_payload_bytes << ' ' << l.max_client_pending_bytes << ' ' << l.max_groups
+       << l.max_message_size << ' ' << l.max_payload_bytes << ' ' << l.max_client_pending_bytes << ' ' << l.max_client_unacked << ' ' << l.max_groups
        << ' ' << l.default_group.max_consumables << ' ' << l.heartbeat.count() << ' ' << l.liveness.count();
   for (const auto& address : o.also_bind) text << ' ' << address;
   for (const auto& g : l.accepted_groups) {

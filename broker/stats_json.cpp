@@ -170,6 +170,7 @@ std::string to_json(const BrokerStatistics& stats) {
         .field("overflowed_clients", stats.overflowed_clients)
         .field("revoked_clients", stats.revoked_clients)
         .field("late_acks", stats.late_acks)
+        .field("refused_sends", stats.refused_sends)
         .field("refused_over_budget", stats.refused_over_budget)
         .field("refused_not_authorized", stats.refused_not_authorized)
         .field("malformed_messages", stats.malformed_messages);

@@ -32,11 +32,22 @@ struct BrokerLimits {
   std::size_t max_groups = 10000;
   std::uint64_t max_message_size = 256ull << 20;  // per payload frame; 64 MiB model weights fit
   // Bytes of payloads the broker holds at once: queued and unacknowledged items, last values and
-  // deliveries still in libzmq's send queues. A BROADCAST or PRODUCE over it gets over_budget.
+  // deliveries still in libzmq's send queues, and for each queued or unacknowledged item what it
+  // costs besides its payload (BrokerCore::item_cost) and each copy of a small payload made for
+  // a delivery (payloads up to 4 KiB travel inside the header frame). A BROADCAST or PRODUCE over
+  // it gets over_budget.
   std::uint64_t max_payload_bytes = 1ull << 30;
   // Bytes delivered to one client but not yet written to its connection. Past it the client gets
   // no more items (they stay queued for others) and only the newest broadcast of each group.
   std::uint64_t max_client_pending_bytes = 64ull << 20;
+  // Deliveries to one client not yet written to its connection, counted like the bytes above.
+  // Well below the broker socket's send high-water mark (10000 messages), so that the socket
+  // seldom refuses one: a refused delivery is built, tried and put back, work a client that
+  // never reads could otherwise make the broker do again and again.
+  std::uint64_t max_client_pending_messages = 500;
+  // Produced items delivered to one client and not acknowledged yet. A client at it gets no more
+  // items until it acknowledges some (its credits wait).
+  std::uint64_t max_client_unacked = 10000;
   // A client sends something (at least a PING) every `heartbeat`; one silent for `liveness` is
   // forgotten: its credits are dropped and its unacknowledged items go back to the queue.
   std::chrono::milliseconds heartbeat{1000};

@@ -45,10 +45,12 @@ struct ClientStatistics {
 
 struct BrokerStatistics {
   std::size_t clients = 0;
-  std::uint64_t payload_bytes = 0;  // held now, counted against max_payload_bytes
+  std::uint64_t payload_bytes = 0;   // held now, counted against max_payload_bytes
+  std::uint64_t overhead_bytes = 0;  // counted against it too: item costs, copies of small payloads in flight
   std::uint64_t expired_clients = 0;     // forgotten after the liveness window
   std::uint64_t overflowed_clients = 0;  // forgotten for leaving too many replies unread
   std::uint64_t late_acks = 0;           // acks for items no longer held by that client
+  std::uint64_t refused_sends = 0;       // messages a client's full send queue refused, tried again later
   std::uint64_t refused_over_budget = 0;
   std::uint64_t malformed_messages = 0;
   std::uint64_t refused_not_authorized = 0;  // actions the authorization rules or the key list refused

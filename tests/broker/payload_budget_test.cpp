@@ -29,11 +29,16 @@ TEST(PayloadAccount, AMessageMayOutliveItsAccount) {
   survivor.reset();  // must not touch freed memory (ASan checks this)
 }
 
+constexpr std::uint64_t item_cost = BrokerCore::item_cost;
+
 class PayloadBudget : public BrokerCoreTest {
  protected:
+  // Room for 1000 payload bytes and the overhead of four items.
+  static constexpr std::uint64_t budget = 1000 + 4 * item_cost;
+
   void SetUp() override {
     BrokerLimits limits;
-    limits.max_payload_bytes = 1000;
+    limits.max_payload_bytes = budget;
     limits.max_client_pending_bytes = 250;
     make_core(limits);
     hello("p");
@@ -46,12 +51,38 @@ TEST_F(PayloadBudget, OverTheBudgetIsRefusedWithOverBudgetAndCounted) {
   ASSERT_NE(error_in(out), nullptr);
   EXPECT_EQ(error_in(out)->code, ErrorCode::over_budget);
   EXPECT_EQ(error_in(out)->seq, 2u);
-  EXPECT_EQ(error_in(send("p", Broadcast{3, "w", bytes(std::string(600, 'c'))}))->code, ErrorCode::over_budget);
-  EXPECT_EQ(error_in(send("p", Broadcast{4, "w", bytes(std::string(400, 'd'))})), nullptr) << "still fits";
+  const std::size_t room = budget - 600 - item_cost;
+  EXPECT_EQ(error_in(send("p", Broadcast{3, "w", bytes(std::string(room + 1, 'c'))}))->code, ErrorCode::over_budget);
+  EXPECT_EQ(error_in(send("p", Broadcast{4, "w", bytes(std::string(room, 'd'))})), nullptr) << "still fits";
   const auto stats = core->statistics();
-  EXPECT_EQ(stats.payload_bytes, 1000u);
+  EXPECT_EQ(stats.payload_bytes, 600u + room);
+  EXPECT_EQ(stats.overhead_bytes, item_cost) << "one queued item";
   EXPECT_EQ(stats.refused_over_budget, 2u);
   EXPECT_EQ(stats_of("q").refused, 3u) << "all three copies";
+}
+
+// 65535 copies of one byte are 65535 items: each is charged what it costs besides its payload.
+TEST_F(PayloadBudget, ManyCopiesOfATinyPayloadAreChargedPerItem) {
+  const auto out = send("p", Produce{1, "q", 65535, bytes("x")});
+  ASSERT_NE(error_in(out), nullptr);
+  EXPECT_EQ(error_in(out)->code, ErrorCode::over_budget);
+  EXPECT_EQ(core->group("q")->queue_size(), 0u);
+  EXPECT_EQ(error_in(send("p", Produce{2, "q", 4, bytes("x")})), nullptr) << "four items fit";
+  EXPECT_EQ(core->statistics().overhead_bytes, 4 * item_cost);
+  const auto again = send("p", Produce{3, "q", 4, bytes("x")});  // 2 + 8 items' overhead > 1000 + 4
+  ASSERT_NE(error_in(again), nullptr);
+  EXPECT_EQ(error_in(again)->code, ErrorCode::over_budget);
+}
+
+TEST_F(PayloadBudget, ADeliveredSmallPayloadChargesItsCopyUntilWritten) {
+  hello("c");
+  join("c", "w");
+  auto out = send("p", Broadcast{1, "w", bytes(std::string(100, 'b'))});
+  ASSERT_EQ(payloads_to(out, "c", Kind::broadcast).size(), 1u);
+  EXPECT_EQ(core->statistics().payload_bytes, 100u);
+  EXPECT_EQ(core->statistics().overhead_bytes, 100u) << "the copy in the header frame on its way";
+  out.clear();  // written
+  EXPECT_EQ(core->statistics().overhead_bytes, 0u);
 }
 
 TEST_F(PayloadBudget, BytesAreFreedWhenTheDeliveriesAreReleased) {
