@@ -83,6 +83,8 @@ class BrokerCore {
   [[nodiscard]] BrokerStatistics statistics() const;
   // Payloads are tracked by this account (see PayloadAccount).
   [[nodiscard]] const PayloadAccount& account() const noexcept { return account_; }
+  // What items cost besides payloads, and copies of small payloads on their way.
+  [[nodiscard]] const PayloadAccount& overhead() const noexcept { return overhead_; }
 
  private:
   struct Held {  // a produced item delivered and not yet acknowledged

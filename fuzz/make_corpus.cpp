@@ -1,12 +1,14 @@
 // Writes the seed corpus of every fuzzer into DIR/<fuzzer>/ (fuzz/corpus in the repository):
 // real messages of every command encoded by the codec, real certificate files written by
-// Certificate::save (what zrelay-keygen writes) and CZMQ-style variants, real payloads.
+// Certificate::save (what zrelay-keygen writes) and CZMQ-style variants, real payloads, and
+// seeded schedules for the BrokerCore driver.
 // Usage: zrelay_fuzz_corpus DIR
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <iterator>
+#include <random>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -151,6 +153,16 @@ void payloads() {
   write(f, "mismatch", static_cast<char>(PayloadType::floats) + payload(zrelay::serialize(Text("x"))));
 }
 
+// Schedules for fuzz_broker_core: the bytes the seeded simulation test draws for its first seeds.
+void broker_core_schedules() {
+  for (std::uint64_t seed = 0; seed < 4; ++seed) {
+    std::mt19937_64 random(seed);
+    std::string bytes(4096, '\0');
+    for (char& b : bytes) b = static_cast<char>(random());
+    write("fuzz_broker_core", "schedule-" + std::to_string(seed), bytes);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -163,6 +175,7 @@ int main(int argc, char** argv) {
   broker_messages();
   certificates();
   payloads();
+  broker_core_schedules();
   std::cout << "seed corpus written to " << root.string() << "\n";
   return 0;
 }

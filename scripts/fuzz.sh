@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(fuzz_client_decoder fuzz_broker_decoder fuzz_certificate fuzz_payload fuzz_config)
+[ ${#targets[@]} -gt 0 ] || targets=(fuzz_client_decoder fuzz_broker_decoder fuzz_certificate fuzz_payload fuzz_config fuzz_broker_core)
 jobs=${ZRELAY_JOBS:-$(nproc)}
 
 bash scripts/install-deps.sh

@@ -22,6 +22,19 @@ TEST_F(BrokerCoreTest, CommandsBeforeHelloAreRefused) {
   EXPECT_EQ(core->client_count(), 0u);
 }
 
+// A second HELLO is answered again but changes nothing: the session keeps its name and state.
+TEST_F(BrokerCoreTest, ASecondHelloChangesNothing) {
+  hello("c");
+  join("c", "g");
+  auto out = send("c", Hello{"renamed"});
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_TRUE(std::holds_alternative<Welcome>(out[0].message));
+  const auto stats = core->statistics();
+  ASSERT_EQ(stats.sessions.size(), 1u);
+  EXPECT_EQ(stats.sessions[0].hello_name, "c");
+  EXPECT_EQ(stats.sessions[0].groups, std::vector<std::string>{"g"});
+}
+
 TEST_F(BrokerCoreTest, WelcomeCarriesTheSizeLimit) {
   auto out = send("a", Hello{"a"});
   EXPECT_EQ(std::get<Welcome>(out.at(0).message).max_message_size, BrokerLimits{}.max_message_size);

@@ -55,6 +55,7 @@ heartbeat_ms = 500
 liveness_ms = 2000
 max_payload_bytes = 1048576
 max_client_pending_bytes = "512 KiB"
+max_client_unacked = 250
 [log]
 level = "debug"
 [[authorization.rules]]
@@ -69,6 +70,7 @@ deny = ["broadcast"]
   EXPECT_EQ(config.options.limits.liveness.count(), 2000);
   EXPECT_EQ(config.options.limits.max_payload_bytes, 1048576u);
   EXPECT_EQ(config.options.limits.max_client_pending_bytes, 512u * 1024);
+  EXPECT_EQ(config.options.limits.max_client_unacked, 250u);
   EXPECT_EQ(config.options.limits.max_message_size, BrokerLimits{}.max_message_size) << "not named: unchanged";
   EXPECT_EQ(config.log_level, "debug");
   ASSERT_EQ(config.options.access_rules.size(), 1u);
