@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <unistd.h>
 #include <fstream>
 #include <optional>
 #include <sstream>
@@ -40,6 +41,21 @@ inline std::optional<PeerItem> next_item(Process& peer, std::chrono::millisecond
 }
 
 // Memory of a process from /proc/PID/status: "VmRSS:" now, "VmHWM:" its peak so far.
+// CPU time (user + system) a process has used so far, from /proc/PID/stat.
+inline std::chrono::milliseconds cpu_time(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  std::getline(stat, line);
+  std::istringstream fields(line.substr(line.rfind(')') + 2));  // after "pid (comm) "
+  std::string field;
+  std::uint64_t utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && fields >> field; ++i) {
+    if (i == 14) utime = std::stoull(field);
+    if (i == 15) stime = std::stoull(field);
+  }
+  return std::chrono::milliseconds((utime + stime) * 1000 / static_cast<std::uint64_t>(::sysconf(_SC_CLK_TCK)));
+}
+
 inline std::uint64_t memory_bytes(pid_t pid, const std::string& field) {
   std::ifstream status("/proc/" + std::to_string(pid) + "/status");
   std::string key;
