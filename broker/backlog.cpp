@@ -13,11 +13,24 @@ Waiting waiting_for(protocol::BrokerMessage&& message) {
 
 }  // namespace
 
-void Backlog::push_back(protocol::BrokerMessage&& message) { entries_.push_back(Waiting{std::move(message), {}}); }
+void Backlog::charge_to(const PayloadAccount& account) {
+  account_ = account;
+  recharge();
+}
+
+void Backlog::recharge() {
+  if (account_) charge_ = account_->charge(entry_cost * entries_.size());
+}
+
+void Backlog::push_back(protocol::BrokerMessage&& message) {
+  entries_.push_back(Waiting{std::move(message), {}});
+  recharge();
+}
 
 bool Backlog::push_back_last_value(const std::string& group) {
   if (!last_values_.insert(group).second) return false;
   entries_.push_back(Waiting{std::nullopt, group});
+  recharge();
   return true;
 }
 
@@ -32,12 +45,14 @@ void Backlog::push_front(std::vector<protocol::BrokerMessage>&& refused) {
     if (!entry.message && !last_values_.insert(entry.group).second) continue;
     entries_.push_back(std::move(entry));
   }
+  recharge();
 }
 
 Waiting Backlog::take_front() {
   Waiting next = std::move(entries_.front());
   entries_.pop_front();
   if (!next.message) last_values_.erase(next.group);
+  recharge();
   return next;
 }
 

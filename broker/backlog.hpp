@@ -11,6 +11,8 @@
 
 #include "protocol/messages.hpp"
 
+#include "broker/payload_account.hpp"
+
 namespace zrelay::broker {
 
 struct Waiting {
@@ -20,6 +22,13 @@ struct Waiting {
 
 class Backlog {
  public:
+  // What one waiting reply is charged in the budget: the entry and the reply, whose texts are
+  // the broker's own (an ERROR's reason and a group name of at most 255 bytes).
+  static constexpr std::uint64_t entry_cost = 512;
+
+  // From now on the entries count in `account` (entry_cost each) while they wait.
+  void charge_to(const PayloadAccount& account);
+
   [[nodiscard]] bool empty() const noexcept { return entries_.empty(); }
   [[nodiscard]] std::size_t size() const noexcept { return entries_.size(); }
 
@@ -34,6 +43,10 @@ class Backlog {
   [[nodiscard]] const Waiting& front() const { return entries_.front(); }
 
  private:
+  void recharge();
+
+  std::optional<PayloadAccount> account_;
+  Charge charge_;
   std::deque<Waiting> entries_;
   std::set<std::string> last_values_;  // groups whose last value waits in entries_
 };

@@ -80,6 +80,7 @@ void BrokerCore::handle(const ClientId& from, const std::string& user_id, Client
     }
     closing_.erase(from);
     it = clients_.emplace(from, Client{}).first;
+    it->second.backlog.charge_to(overhead_);
     it->second.user_id = user_id;
     it->second.identity = std::move(*identity);
     it->second.since = now_;
@@ -137,8 +138,14 @@ void BrokerCore::on(const ClientId& from, Client& client, Join&& m) {
             "group has its maximum of " + std::to_string(group->options().max_count) + " members");
       return;
     }
+    if (account_.bytes() + overhead_.bytes() + membership_cost > limits_.max_payload_bytes) {
+      ++refused_over_budget_;
+      error(from, ErrorCode::over_budget, 0, m.group, "the broker's memory budget is used up: JOIN refused");
+      return;
+    }
     group->add_member(from);
     client.groups.insert(m.group);
+    charge_memberships(client);
   }
   send(from, Joined{m.group});
   deliver_last_value(from, *group);
@@ -153,8 +160,13 @@ void BrokerCore::on(const ClientId& from, Client& client, Leave&& m) {
   send(from, Left{m.group});
 }
 
+void BrokerCore::charge_memberships(Client& client) const {
+  client.memberships = overhead_.charge(membership_cost * client.groups.size());
+}
+
 void BrokerCore::leave(const ClientId& id, Client& client, const std::string& name) {
   client.groups.erase(name);
+  charge_memberships(client);
   Group& group = groups_.at(name);
   group.remove_member(id);
   suspended_.erase({name, id});
@@ -603,6 +615,7 @@ BrokerStatistics BrokerCore::statistics() const {
   stats.clients = clients_.size();
   stats.payload_bytes = account_.bytes();
   stats.overhead_bytes = overhead_.bytes();
+  for (const auto& [id, closing] : closing_) stats.closing_backlog += closing.backlog.size();
   stats.expired_clients = expired_clients_;
   stats.overflowed_clients = overflowed_clients_;
   stats.late_acks = late_acks_;

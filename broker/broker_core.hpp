@@ -98,6 +98,7 @@ class BrokerCore {
     std::string name;  // what it said in HELLO
     Clock::time_point last_seen;
     std::set<std::string> groups;
+    Charge memberships;  // membership_cost for each of `groups`, in the budget
     Backlog backlog;  // replies it could not take yet, in order
     std::map<std::uint64_t, Held> held;  // by delivery id
     PayloadAccount pending;  // bytes handed to its connection and not yet written
@@ -110,14 +111,16 @@ class BrokerCore {
     Backlog backlog;
     Clock::time_point since;
   };
+ public:
   // A client that lets this many replies pile up is not reading: it is forgotten.
   static constexpr std::size_t max_backlog = 10000;
-
- public:
   // Charged to the payload budget for each queued or unacknowledged item besides its payload:
   // the queue entry, the held-map node, the item's message and producer (measured about 130 B
   // with libstdc++ and libzmq 4.3; rounded up).
   static constexpr std::uint64_t item_cost = 256;
+  // Charged for each membership: the name in the client's set, the group's member and credit
+  // entries (about 150 B measured for short names; rounded up).
+  static constexpr std::uint64_t membership_cost = 256;
 
  private:
 
@@ -139,6 +142,7 @@ class BrokerCore {
   // After new rules: drops what `client` may no longer hold.
   void recheck_rights(const ClientId& id, Client& client);
   void leave(const ClientId& id, Client& client, const std::string& group);
+  void charge_memberships(Client& client) const;
   [[nodiscard]] std::string statistics_json() const;
   [[nodiscard]] static GroupStatistics group_statistics(const Group& group, std::size_t unacked);
   [[nodiscard]] ClientStatistics session_statistics(const ClientId& id, const Client& client) const;

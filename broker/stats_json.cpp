@@ -166,6 +166,7 @@ std::string to_json(const BrokerStatistics& stats) {
     o.field("clients", stats.clients)
         .field("payload_bytes", stats.payload_bytes)
         .field("overhead_bytes", stats.overhead_bytes)
+        .field("closing_backlog", stats.closing_backlog)
         .field("expired_clients", stats.expired_clients)
         .field("overflowed_clients", stats.overflowed_clients)
         .field("revoked_clients", stats.revoked_clients)

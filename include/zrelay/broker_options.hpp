@@ -32,10 +32,10 @@ struct BrokerLimits {
   std::size_t max_groups = 10000;
   std::uint64_t max_message_size = 256ull << 20;  // per payload frame; 64 MiB model weights fit
   // Bytes of payloads the broker holds at once: queued and unacknowledged items, last values and
-  // deliveries still in libzmq's send queues, and for each queued or unacknowledged item what it
-  // costs besides its payload (BrokerCore::item_cost) and each copy of a small payload made for
-  // a delivery (payloads up to 4 KiB travel inside the header frame). A BROADCAST or PRODUCE over
-  // it gets over_budget.
+  // deliveries still in libzmq's send queues, and what items (BrokerCore::item_cost), memberships
+  // (membership_cost) and waiting replies (Backlog::entry_cost) cost besides payloads, and each
+  // copy of a small payload made for a delivery (payloads up to 4 KiB travel inside the header
+  // frame). A BROADCAST, PRODUCE or JOIN over it gets over_budget.
   std::uint64_t max_payload_bytes = 1ull << 30;
   // Bytes delivered to one client but not yet written to its connection. Past it the client gets
   // no more items (they stay queued for others) and only the newest broadcast of each group.

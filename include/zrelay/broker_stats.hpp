@@ -46,6 +46,7 @@ struct ClientStatistics {
 struct BrokerStatistics {
   std::size_t clients = 0;
   std::uint64_t payload_bytes = 0;   // held now, counted against max_payload_bytes
+  std::uint64_t closing_backlog = 0;  // replies still waiting for sessions that said BYE
   std::uint64_t overhead_bytes = 0;  // counted against it too: item costs, copies of small payloads in flight
   std::uint64_t expired_clients = 0;     // forgotten after the liveness window
   std::uint64_t overflowed_clients = 0;  // forgotten for leaving too many replies unread

@@ -106,10 +106,15 @@ class BrokerCoreDriver {
   void check() const {
     const BrokerStatistics stats = core_->statistics();
     const BrokerLimits l = limits();
-    // Deliveries of small payloads are copied and charged without a budget check: at most the
-    // pending message bound per client (and one more) are on their way at once.
-    const std::uint64_t copies = clients * (l.max_client_pending_messages + 1) * protocol::max_inline_payload;
-    if (stats.payload_bytes + stats.overhead_bytes > l.max_payload_bytes + copies) {
+    // What must be held whatever the budget says is charged without a check (each within a
+    // per-client bound): copies of small payloads on their way and replies waiting.
+    std::uint64_t unchecked = stats.closing_backlog * broker::Backlog::entry_cost;
+    for (const auto& session : stats.sessions) unchecked += session.backlog * broker::Backlog::entry_cost;
+    for (const auto& out : in_flight_) {
+      const auto* d = std::get_if<protocol::Deliver>(&out.message);
+      if (d != nullptr && d->payload.size() <= protocol::max_inline_payload) unchecked += d->payload.size();
+    }
+    if (stats.payload_bytes + stats.overhead_bytes > l.max_payload_bytes + unchecked) {
       throw InvariantBroken("over budget: " + std::to_string(stats.payload_bytes) + " payload + " +
                             std::to_string(stats.overhead_bytes) + " overhead");
     }
