@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 #include <zrelay/endpoint.hpp>
 
+#include "tests/support/broker_checks.hpp"
 #include "tests/support/peer.hpp"
 #include "tests/support/raw_client.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -56,22 +57,10 @@ class HostileClients : public ::testing::Test {
   }
 
   // The broker is up and a well-behaved endpoint still gets an item through it.
-  void expect_others_served() {
-    ASSERT_FALSE(broker->wait(0ms).has_value()) << "the broker died\n" << broker->output();
-    witness->notify("echo");
-    (void)witness->produce_raw("ping", "echo");
-    const auto got = witness->pop(1, 10s);
-    ASSERT_EQ(got.size(), 1u) << "no round trip through the broker";
-    EXPECT_EQ(got[0].text(), "ping");
-  }
+  void expect_others_served() { testing::expect_broker_serves(*broker, *witness); }
 
   void expect_memory_bounded(std::uint64_t held_at_most) {
-#if defined(__SANITIZE_ADDRESS__)
-    (void)held_at_most;  // AddressSanitizer's quarantine keeps freed memory resident
-#else
-    const std::uint64_t peak = testing::memory_bytes(broker->pid(), "VmHWM:");
-    EXPECT_LT(peak, baseline + held_at_most + overhead) << "peak " << peak / MiB << " MiB, baseline " << baseline / MiB;
-#endif
+    testing::expect_peak_memory_below(*broker, baseline, held_at_most + overhead);
   }
 
   // Waits until the broker has forgotten every session but the witness's.

@@ -79,8 +79,12 @@ cmake -S "$src" -B "$work/build" -G Ninja "${launcher[@]}" \
   -DBUILD_SHARED=ON -DBUILD_STATIC=ON -DBUILD_TESTS=OFF -DWITH_DOCS=OFF -DWITH_DOC=OFF \
   -DWITH_PERF_TOOL=OFF -DENABLE_DRAFTS=OFF -DENABLE_WS=OFF -DWITH_LIBBSD=OFF \
   -DWITH_LIBSODIUM=ON -DENABLE_CURVE=ON -DENABLE_CPACK=OFF -DENABLE_PRECOMPILED=OFF -Wno-dev >/dev/null
-cmake --build "$work/build" -j "$(nproc)" >/dev/null
-cmake --install "$work/build" >/dev/null
+log="$work/build.log"
+if ! { cmake --build "$work/build" -j "$(nproc)" && cmake --install "$work/build"; } >"$log" 2>&1; then
+  echo "libzmq: the build failed; its last lines:" >&2
+  tail -n 40 "$log" >&2
+  exit 1
+fi
 echo "$stamp" >"$prefix/zrelay-stamp"
 rm -rf "$work"
 echo "libzmq: installed into $prefix"
