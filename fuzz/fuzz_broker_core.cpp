@@ -11,7 +11,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   zrelay::testing::ByteSource in(data, size);
   zrelay::testing::BrokerCoreDriver driver;
   try {
-    for (std::size_t step = 0; step < size / 4 + 1 && step < 2000; ++step) driver.step(in);
+    for (std::size_t step = 0; step < size / 4 + 1 && step < 1000; ++step) driver.step(in);
     driver.finish();
   } catch (const zrelay::testing::InvariantBroken& e) {
     std::fprintf(stderr, "invariant broken: %s\n", e.what());
