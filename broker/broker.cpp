@@ -9,6 +9,7 @@
 #include <optional>
 #include <random>
 #include <thread>
+#include <utility>
 
 #include <spdlog/spdlog.h>
 
@@ -205,6 +206,7 @@ class Broker::Impl {
         {
           std::lock_guard stats_lock(stats_mutex_);
           stats_built_ = std::promise<void>();
+          stats_requested_ = true;
           built = stats_built_.get_future();
         }
         (void)control_.send(zmq::str_buffer("stats"), zmq::send_flags::none);
@@ -236,7 +238,9 @@ class Broker::Impl {
     BrokerStatistics stats = core_.statistics();
     std::lock_guard lock(stats_mutex_);
     stats_ = std::move(stats);
-    if (asked) stats_built_.set_value();
+    // A request the loop answers late (after its caller gave up) may find the next request's
+    // promise: it answers that one, and the next "stats" finds nothing left to answer.
+    if (asked && std::exchange(stats_requested_, false)) stats_built_.set_value();
   }
 
   void serve(zmq::socket_t& control) {
@@ -371,6 +375,7 @@ class Broker::Impl {
   std::mutex stats_mutex_;
   BrokerStatistics stats_;          // the newest the loop built, under stats_mutex_
   std::promise<void> stats_built_;  // under stats_mutex_: set once stats_ answers the last request
+  bool stats_requested_ = false;    // under stats_mutex_: stats_built_ is waited for
   std::thread thread_;
 };
 
