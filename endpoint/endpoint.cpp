@@ -77,10 +77,11 @@ class Endpoint::Impl {
 
   ~Impl() { (void)stop(); }
 
-  std::uint64_t send(std::string_view group, int count, zmq::message_t&& payload) {
+  // Throws what sending `size` bytes to `group` with `count` would refuse.
+  void check_destination(std::string_view group, int count, std::size_t size) {
     check_group(group);
-    if (payload.size() > max_message_size()) {
-      throw Error(ErrorCode::too_large, "object of " + std::to_string(payload.size()) + " bytes is over the broker's limit of " +
+    if (size > max_message_size()) {
+      throw Error(ErrorCode::too_large, "object of " + std::to_string(size) + " bytes is over the broker's limit of " +
                                             std::to_string(max_message_size()));
     }
     if (count == 0) {
@@ -89,6 +90,10 @@ class Endpoint::Impl {
     if (count > static_cast<int>(protocol::max_copies)) {
       throw Error(ErrorCode::invalid_argument, "at most 65535 copies of one object");
     }
+  }
+
+  std::uint64_t send(std::string_view group, int count, zmq::message_t&& payload) {
+    check_destination(group, count, payload.size());
     const std::uint64_t seq = ++seq_;
     if (count < 0) {
       submit(protocol::Broadcast{seq, std::string(group), std::move(payload)}, options_.send_timeout);
@@ -419,13 +424,17 @@ std::uint64_t Endpoint::send_payload(std::vector<char>&& payload, std::string_vi
   return impl_->send(group, count, message_of(std::move(payload)));
 }
 
-void Endpoint::send_payload_to(std::vector<char>&& payload, const Destinations& destinations) {
+std::vector<std::uint64_t> Endpoint::send_payload_to(std::vector<char>&& payload, const Destinations& destinations) {
+  if (destinations.empty()) throw Error(ErrorCode::invalid_argument, "send_object needs at least one destination");
+  for (const auto& [group, count] : destinations) impl_->check_destination(group, count, payload.size());
   zmq::message_t shared = message_of(std::move(payload));
+  std::vector<std::uint64_t> seqs;
   for (const auto& [group, count] : destinations) {
     zmq::message_t copy;
     copy.copy(shared);  // the buffer is shared, not copied
-    impl_->send(group, count, std::move(copy));
+    seqs.push_back(impl_->send(group, count, std::move(copy)));
   }
+  return seqs;
 }
 
 std::uint64_t Endpoint::broadcast_raw(std::span<const std::byte> bytes, std::string_view group) {
@@ -450,10 +459,18 @@ std::uint64_t Endpoint::produce_raw(std::string_view bytes, std::string_view gro
 
 void Endpoint::notify(std::string_view group, int credits) { impl_->notify(group, credits); }
 
+namespace {
+void check_max_items(std::size_t max_items) {
+  if (max_items == 0) throw Error(ErrorCode::invalid_argument, "max_items must be at least 1");
+}
+}  // namespace
+
 std::vector<Message> Endpoint::pop(std::size_t max_items, Timeout timeout) {
+  check_max_items(max_items);
   return impl_->taken(impl_->inbox().pop(max_items, timeout));
 }
 std::vector<Message> Endpoint::get_last(std::size_t max_items, Timeout timeout) {
+  check_max_items(max_items);
   std::vector<Message> discarded;
   auto newest = impl_->inbox().get_last(max_items, timeout, &discarded);
   (void)impl_->taken(std::move(discarded));  // the application chose to skip these: they count as taken

@@ -4,6 +4,7 @@
 #include <string>
 
 #include <boost/archive/basic_archive.hpp>
+#include <boost/core/demangle.hpp>
 #include <boost/archive/impl/archive_serializer_map.ipp>
 #include <boost/archive/impl/basic_binary_iarchive.ipp>
 #include <boost/archive/impl/basic_binary_iprimitive.ipp>
@@ -66,8 +67,11 @@ void write_envelope(char* out, std::uint64_t type_hash, std::uint64_t body_size)
   put_u64(out + 16, body_size);
 }
 
+// A type as people write it: the tag is the mangled name, messages name the demangled one.
+std::string readable(std::string_view type_name) { return boost::core::demangle(std::string(type_name).c_str()); }
+
 void throw_decode_failed(std::string_view type_name, const char* why) {
-  throw Error(ErrorCode::decode_failed, "cannot decode a " + std::string(type_name) + " payload: " + why);
+  throw Error(ErrorCode::decode_failed, "cannot decode a " + readable(type_name) + " payload: " + why);
 }
 
 std::span<const char> open_envelope(std::span<const std::byte> payload, std::uint64_t type_hash,
@@ -82,7 +86,7 @@ std::span<const char> open_envelope(std::span<const std::byte> payload, std::uin
   if (in[6] != platform_flags()) throw_decode_failed(type_name, "written on another platform (endianness/word size)");
   if (get_u64(in + 8) != type_hash) {
     throw Error(ErrorCode::type_mismatch,
-                "payload holds another type than the requested " + std::string(type_name));
+                "payload holds another type than the requested " + readable(type_name));
   }
   if (get_u64(in + 16) != payload.size() - envelope_size) throw_decode_failed(type_name, "length field is wrong");
   return {reinterpret_cast<const char*>(in + envelope_size), payload.size() - envelope_size};

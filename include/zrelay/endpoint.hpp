@@ -9,7 +9,10 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
+
+#include <boost/serialization/string.hpp>  // string literals go as std::string
 
 #include <zrelay/connection.hpp>
 #include <zrelay/endpoint_options.hpp>
@@ -41,19 +44,24 @@ class Endpoint {
 
   // Sets the group's last value and sends it to every member; members joining later get it first.
   // Returns the sequence number that errors about this object carry (Error::seq in take_errors()).
+  // A string literal or a `const char*` goes as the std::string it spells (as<std::string>()).
   template <class T>
   std::uint64_t broadcast(const T& object, std::string_view group) {
-    return send_payload(serialize(object), group, -1);
+    return send_payload(payload_of(object), group, -1);
   }
   // Appends `copies` items to the group's work queue; each goes to exactly one notifying member.
   template <class T>
   std::uint64_t produce(const T& object, std::string_view group, unsigned copies = 1) {
-    return send_payload(serialize(object), group, copies_count(copies));
+    return send_payload(payload_of(object), group, copies_count(copies));
   }
-  // tlspyo's send_object(obj, {group: count}): one serialization, several destinations.
+  // tlspyo's send_object(obj, {group: count}): one serialization, several destinations
+  // (count < 0 broadcasts, > 0 produces that many copies). Every destination is checked before
+  // anything is sent: a bad one (count 0 or over 65535, an invalid group name, an object over
+  // the broker's limit, no destination at all) throws Error and nothing went. Returns the seq of each
+  // destination, in the order of `destinations`.
   template <class T>
-  void send_object(const T& object, const Destinations& destinations) {
-    send_payload_to(serialize(object), destinations);
+  std::vector<std::uint64_t> send_object(const T& object, const Destinations& destinations) {
+    return send_payload_to(payload_of(object), destinations);
   }
 
   // The same with bytes as they are (for peers in other languages).
@@ -69,7 +77,8 @@ class Endpoint {
   // Received objects, oldest first. In AckMode::on_take (the default) the produced items among
   // them are acknowledged now: the broker gives an item to another consumer only if this
   // endpoint dies or leaves before taking it. A zero timeout never blocks; `forever` waits for at least one.
-  // Throws zrelay::Error if nothing is left and the endpoint is stopped or has failed.
+  // Throws zrelay::Error if nothing is left and the endpoint is stopped or has failed, and
+  // Error(invalid_argument) for max_items 0 (here and in get_last).
   [[nodiscard]] std::vector<Message> pop(std::size_t max_items = 1, Timeout timeout = no_wait);
   // The newest max_items objects (oldest of them first); older ones are discarded (and, for
   // produced items in AckMode::on_take, acknowledged: the application chose to skip them).
@@ -114,8 +123,18 @@ class Endpoint {
   class Impl;
   // `copies` as a destination count; throws for 0 or more than 65535.
   static int copies_count(unsigned copies);
+  template <class T>
+  static std::vector<char> payload_of(const T& object) {
+    if constexpr (std::is_array_v<T> && std::is_same_v<std::remove_cv_t<std::remove_extent_t<T>>, char>) {
+      return serialize(std::string(object));
+    } else if constexpr (std::is_same_v<std::decay_t<T>, const char*> || std::is_same_v<std::decay_t<T>, char*>) {
+      return serialize(std::string(object));
+    } else {
+      return serialize(object);
+    }
+  }
   std::uint64_t send_payload(std::vector<char>&& payload, std::string_view group, int count);
-  void send_payload_to(std::vector<char>&& payload, const Destinations& destinations);
+  std::vector<std::uint64_t> send_payload_to(std::vector<char>&& payload, const Destinations& destinations);
 
   std::unique_ptr<Impl> impl_;
 };

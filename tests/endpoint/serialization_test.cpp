@@ -61,6 +61,18 @@ TEST(Serialization, WrongTypeIsATypeMismatch) {
   EXPECT_EQ(decode_error(payload), ErrorCode::type_mismatch);
 }
 
+TEST(Serialization, ErrorsNameTypesAsTheyAreWritten) {
+  const std::vector<char> payload = serialize(1.5f);
+  try {
+    (void)deserialize<std::string>(std::as_bytes(std::span(payload)));
+    FAIL() << "a float read as a string";
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("std::__cxx11::basic_string<char"), std::string::npos) << what;
+    EXPECT_EQ(what.find("NSt7__cxx11"), std::string::npos) << "a mangled name: " << what;
+  }
+}
+
 TEST(Serialization, RawBytesAreNotAnObject) {
   const std::string raw = "just some bytes that are long enough to hold an envelope";
   EXPECT_EQ(decode_error(std::vector<char>(raw.begin(), raw.end())), ErrorCode::decode_failed);

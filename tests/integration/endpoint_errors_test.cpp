@@ -20,6 +20,51 @@ ErrorCode code_of_constructing(const EndpointOptions& options) {
   return ErrorCode::ok;
 }
 
+TEST_F(EndpointErrors, ZeroItemsToPopOrGetIsAnError) {
+  auto e = endpoint({"g"});
+  EXPECT_THROW((void)e->pop(0), Error);
+  EXPECT_THROW((void)e->get_last(0), Error);
+  try {
+    (void)e->pop(0);
+  } catch (const Error& error) {
+    EXPECT_EQ(error.code(), ErrorCode::invalid_argument);
+  }
+}
+
+// tlspyo's send_object sends to every destination or to none.
+TEST_F(EndpointErrors, SendObjectChecksEveryDestinationBeforeSendingAny) {
+  auto listener = endpoint({"a"});
+  auto sender = endpoint();
+  EXPECT_THROW((void)sender->send_object(std::string("half"), {{"a", -1}, {"b", 0}}), Error);
+  EXPECT_THROW((void)sender->send_object(std::string("none"), {}), Error);
+  sender->sync();
+  listener->sync();
+  EXPECT_TRUE(listener->receive_all(no_wait).empty()) << "the broadcast to 'a' went before 'b' was refused";
+  const auto seqs = sender->send_object(std::string("whole"), {{"a", -1}, {"b", 2}});
+  ASSERT_EQ(seqs.size(), 2u);
+  EXPECT_NE(seqs[0], seqs[1]);
+  const auto got = listener->pop(1, 10s);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].as<std::string>(), "whole");
+}
+
+TEST_F(EndpointErrors, AStringLiteralTravelsAsAString) {
+  auto listener = endpoint({"g"});
+  auto sender = endpoint();
+  (void)sender->broadcast("literal", "g");
+  const char* pointer = "pointer";
+  (void)sender->produce(pointer, "g");
+  listener->notify("g");
+  std::vector<Message> got;
+  while (got.size() < 2) {
+    auto more = listener->pop(2, 10s);
+    ASSERT_FALSE(more.empty());
+    for (auto& m : more) got.push_back(std::move(m));
+  }
+  EXPECT_EQ(got[0].as<std::string>(), "literal");
+  EXPECT_EQ(got[1].as<std::string>(), "pointer");
+}
+
 TEST_F(EndpointErrors, UnknownKeyIsNotAuthorizedAndGetsNothingThrough) {
   auto listener = endpoint({"g"});
   auto options = options_for({"g"}, Certificate::generate());
