@@ -1,7 +1,7 @@
 // BrokerCore as a state machine: the input is a schedule of messages from several clients,
 // ticks and what the socket writes, refuses or loses (tests/support/broker_core_driver.hpp).
-// Any crash, sanitizer report or broken invariant (budget, bounds, counts agreeing, every byte
-// released at the end) is a finding.
+// Any crash, sanitizer report or broken invariant (budget, bounds, what is still charged at
+// the end, every byte released) is a finding.
 #include <cstdio>
 #include <cstdlib>
 

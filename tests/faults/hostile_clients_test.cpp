@@ -199,8 +199,7 @@ TEST_F(HostileClients, ConnectionChurnLeavesNothingBehind) {
 }
 
 TEST_F(HostileClients, AClientThatNeverReadsIsBoundedThenForgotten) {
-  auto peer = raw();
-  peer.socket().set(zmq::sockopt::rcvhwm, 4);
+  testing::RawClient peer(context, address, key, client, [](zmq::socket_t& s) { s.set(zmq::sockopt::rcvhwm, 4); });
   hello(peer);
   peer.send({header(0x02), "flood"});
   const std::string weights(256 * 1024, 'w');

@@ -3,6 +3,7 @@
 // in another language (or a hostile one) would.
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -20,13 +21,17 @@ inline std::string header(std::uint8_t command) { return std::string("ZR\x02", 3
 
 class RawClient {
  public:
-  RawClient(zmq::context_t& context, const std::string& address, const std::string& broker_key, const Certificate& key)
+  // `before_connect` sets what libzmq only applies to connections made after it (high-water
+  // marks, buffer sizes).
+  RawClient(zmq::context_t& context, const std::string& address, const std::string& broker_key, const Certificate& key,
+            const std::function<void(zmq::socket_t&)>& before_connect = {})
       : socket_(context, zmq::socket_type::dealer) {
     socket_.set(zmq::sockopt::curve_serverkey, broker_key);
     socket_.set(zmq::sockopt::curve_publickey, key.public_key());
     socket_.set(zmq::sockopt::curve_secretkey, key.secret_key());
     socket_.set(zmq::sockopt::linger, 0);
     socket_.set(zmq::sockopt::rcvtimeo, 10000);
+    if (before_connect) before_connect(socket_);
     socket_.connect(address);
   }
 
