@@ -67,7 +67,7 @@ void sync_directory(const std::filesystem::path& path) {
 
 }  // namespace
 
-[[noreturn]] void not_regular(const std::filesystem::path& path) {
+[[noreturn]] static void not_regular(const std::filesystem::path& path) {
   throw Error(ErrorCode::io, "cannot read '" + path.string() + "': not a regular file");
 }
 

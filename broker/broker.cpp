@@ -27,6 +27,9 @@ namespace {
 
 const char* const zap_domain = "zrelay";
 
+// The broker socket's send high-water mark per peer; see make_router.
+constexpr int router_send_hwm = 10000;
+
 void check_options(const BrokerOptions& options) {
   if (zmq_has("curve") == 0) throw Error(ErrorCode::configuration, "this libzmq was built without CURVE support");
   if (!options.certificate.has_secret()) {
@@ -40,6 +43,12 @@ void check_options(const BrokerOptions& options) {
   if (options.limits.max_message_size == 0 ||
       options.limits.max_message_size > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
     throw Error(ErrorCode::configuration, "max_message_size must be between 1 and 2^63-1");
+  }
+  const BrokerLimits& l = options.limits;
+  if (l.max_client_unacked < 1) throw Error(ErrorCode::configuration, "max_client_unacked must be at least 1");
+  if (l.max_client_pending_messages < 1 || l.max_client_pending_messages > static_cast<std::uint64_t>(router_send_hwm / 2)) {
+    throw Error(ErrorCode::configuration, "max_client_pending_messages must be between 1 and " +
+                                              std::to_string(router_send_hwm / 2) + " (half the socket's send high-water mark)");
   }
 }
 
@@ -75,7 +84,7 @@ zmq::socket_t make_router(zmq::context_t& context, const BrokerOptions& options)
   // the reader's progress every half high-water mark, so with libzmq's 1000 a client whose 500
   // deliveries were still waiting could be refused more. Refused sends are built, tried and put
   // back: work a client that never reads could make the broker do each tick.
-  router.set(zmq::sockopt::sndhwm, 10000);
+  router.set(zmq::sockopt::sndhwm, router_send_hwm);
   // The whole message, all frames added up (zrelay's libzmq, third_party/libzmq patch 0003): a
   // header frame with its fields and a payload of max_message_size. It is also what one
   // connection can make the broker buffer before libzmq hands over a message. A payload over
@@ -181,7 +190,10 @@ class Broker::Impl {
         pending_applied_ = std::promise<void>();
         applied = pending_applied_.get_future();
       }
-      (void)control_.send(zmq::str_buffer("access"), zmq::send_flags::none);
+      // Never blocks: the loop reads this socket until it ends, and once it ended nobody does.
+      if (!control_.send(zmq::str_buffer("access"), zmq::send_flags::dontwait)) {
+        throw Error(ErrorCode::closed, "the broker is not serving");
+      }
     }
     if (applied.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
       throw Error(ErrorCode::timeout, "the broker loop did not take the new keys and rules within 10 s");
@@ -209,7 +221,7 @@ class Broker::Impl {
           stats_requested_ = true;
           built = stats_built_.get_future();
         }
-        (void)control_.send(zmq::str_buffer("stats"), zmq::send_flags::none);
+        if (!control_.send(zmq::str_buffer("stats"), zmq::send_flags::dontwait)) built = {};  // the loop ended
       }
     }
     if (built.valid() && built.wait_for(std::chrono::seconds(10)) != std::future_status::ready && serving()) {
@@ -250,6 +262,8 @@ class Broker::Impl {
       spdlog::critical("the broker loop failed and stopped serving: {}", e.what());
       router_.close();  // endpoints see the connection end instead of a bound socket nobody serves
       failed_ = true;
+      std::lock_guard lock(stats_mutex_);  // a caller waiting for statistics gets the last ones now
+      if (std::exchange(stats_requested_, false)) stats_built_.set_value();
     }
   }
 

@@ -25,9 +25,19 @@ cmake -S examples/quickstart -B "$prefix/build" -G Ninja -DCMAKE_PREFIX_PATH="$i
 cmake --build "$prefix/build" -j "$(nproc)"
 "$prefix/build/quickstart"
 echo "install check: the installed package builds and runs examples/quickstart"
+# A project that found the system's libzmq first is refused instead of linked against it.
+mkdir -p "$prefix/wrong-order"
+printf '%s\n' 'cmake_minimum_required(VERSION 3.20)' 'project(wrong_order CXX)' \
+  'find_package(cppzmq CONFIG REQUIRED)' 'find_package(zrelay CONFIG REQUIRED)' >"$prefix/wrong-order/CMakeLists.txt"
+if cmake -S "$prefix/wrong-order" -B "$prefix/wrong-order/build" -DCMAKE_PREFIX_PATH="$install" >"$prefix/wrong-order.log" 2>&1; then
+  fail "find_package(zrelay) after the system's libzmq was accepted"
+fi
+grep -q "not zrelay's patched libzmq" "$prefix/wrong-order.log" || { cat "$prefix/wrong-order.log" >&2; fail "no clear refusal"; }
+echo "install check: the system's libzmq found first is refused, with the reason"
 # It links zrelay's patched libzmq (third_party/libzmq) statically, not the system's shared one.
 [ -f "$install/lib/zrelay/libzmq/lib/libzmq.a" ] || fail "the patched libzmq is not installed"
-if ldd "$prefix/build/quickstart" | grep -q 'libzmq\.so'; then
+libraries=$(ldd "$prefix/build/quickstart")  # not piped into grep -q: pipefail and SIGPIPE
+if grep -q 'libzmq\.so' <<<"$libraries"; then
   fail "examples/quickstart loads a shared libzmq instead of zrelay's patched one"
 fi
 
@@ -80,7 +90,8 @@ flags=$(PKG_CONFIG_PATH="$pc_dir" pkg-config --cflags --libs zrelay)
 # shellcheck disable=SC2086  # the flags are words
 g++ -std=c++20 "$prefix/pkg_config_check.cpp" -o "$prefix/pkg_config_check" $flags
 "$prefix/pkg_config_check" "$address" "$ZRELAY_STATE_DIR" || fail "the program built with pkg-config failed"
-if ldd "$prefix/pkg_config_check" | grep -q 'libzmq\.so'; then
+libraries=$(ldd "$prefix/pkg_config_check")
+if grep -q 'libzmq\.so' <<<"$libraries"; then
   fail "the program built with pkg-config loads a shared libzmq instead of zrelay's patched one"
 fi
 echo "install check: a program built with pkg-config --cflags --libs zrelay runs"

@@ -38,7 +38,8 @@ class Broker {
   [[nodiscard]] std::string public_key() const;
   // Connections refused by authentication so far.
   [[nodiscard]] std::size_t denied_count() const;
-  // Counters and sizes, refreshed by the broker every tick (100 ms by default).
+  // Counters and sizes, built by the broker's loop for this call (it waits for the loop, up to
+  // 10 s: Error(timeout) past that); once the broker stopped, the last it built.
   [[nodiscard]] BrokerStatistics stats() const;
   // False after stop(), or once the broker stopped on a fault of its own (logged; its socket is
   // then closed, so endpoints see the connection end rather than a silent broker).
