@@ -138,7 +138,7 @@ void BrokerCore::on(const ClientId& from, Client& client, Join&& m) {
             "group has its maximum of " + std::to_string(group->options().max_count) + " members");
       return;
     }
-    if (account_.bytes() + overhead_.bytes() + membership_cost > limits_.max_payload_bytes) {
+    if (!budget_has_room(membership_cost)) {
       ++refused_over_budget_;
       error(from, ErrorCode::over_budget, 0, m.group, "the broker's memory budget is used up: JOIN refused");
       return;
@@ -185,8 +185,12 @@ bool BrokerCore::permitted(const ClientId& from, const Client& client, Action ac
   return false;
 }
 
+bool BrokerCore::budget_has_room(std::uint64_t bytes) const noexcept {
+  return account_.bytes() + overhead_.bytes() + bytes <= limits_.max_payload_bytes;
+}
+
 bool BrokerCore::fits_budget(const ClientId& from, std::size_t size, std::uint64_t seq, Group& group) {
-  if (account_.bytes() + overhead_.bytes() + size <= limits_.max_payload_bytes) return true;
+  if (budget_has_room(size)) return true;
   ++refused_over_budget_;
   ++group.stats.refused;
   error(from, ErrorCode::over_budget, seq, group.name(),
@@ -413,10 +417,9 @@ void BrokerCore::deliver_produced(const ClientId& to, Group& group, QueuedItem&&
   ++group.stats.delivered;
   ++item.attempts;
   auto client = clients_.find(to);
-  zmq::message_t payload = share(item.payload);
+  zmq::message_t payload = client != clients_.end() ? delivery_payload(client->second, item.payload) : share(item.payload);
   if (client != clients_.end()) {
     ++client->second.deliveries_out;
-    payload = delivery_payload(client->second, item.payload);
     client->second.held.insert_or_assign(
         item.id, Held{group.name(),
                       QueuedItem{share(item.payload), item.producer, item.seq, item.id, item.attempts,
@@ -470,12 +473,12 @@ void BrokerCore::undeliverable(std::vector<Undelivered>&& failed) {
   // Then the gone peers: what they still hold was delivered earlier and goes in front.
   std::map<ClientId, std::vector<BrokerMessage>> refused;
   for (auto& f : failed) {
-    if (!f.peer_gone) ++refused_sends_;
     if (f.peer_gone) {
       forget(f.out.to, std::nullopt);
       closing_.erase(f.out.to);
       continue;
     }
+    ++refused_sends_;
     const auto* deliver = std::get_if<Deliver>(&f.out.message);
     if (deliver == nullptr || deliver->kind != Kind::produced) refused[f.out.to].push_back(std::move(f.out.message));
   }

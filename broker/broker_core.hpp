@@ -86,6 +86,16 @@ class BrokerCore {
   // What items cost besides payloads, and copies of small payloads on their way.
   [[nodiscard]] const PayloadAccount& overhead() const noexcept { return overhead_; }
 
+  // A client that lets this many replies pile up is not reading: it is forgotten.
+  static constexpr std::size_t max_backlog = 10000;
+  // Charged to the payload budget for each queued or unacknowledged item besides its payload:
+  // the queue entry, the held-map node, the item's message and producer (measured about 130 B
+  // with libstdc++ and libzmq 4.3; rounded up).
+  static constexpr std::uint64_t item_cost = 256;
+  // Charged for each membership: the name in the client's set, the group's member and credit
+  // entries (about 150 B measured for short names; rounded up).
+  static constexpr std::uint64_t membership_cost = 256;
+
  private:
   struct Held {  // a produced item delivered and not yet acknowledged
     std::string group;
@@ -111,18 +121,6 @@ class BrokerCore {
     Backlog backlog;
     Clock::time_point since;
   };
- public:
-  // A client that lets this many replies pile up is not reading: it is forgotten.
-  static constexpr std::size_t max_backlog = 10000;
-  // Charged to the payload budget for each queued or unacknowledged item besides its payload:
-  // the queue entry, the held-map node, the item's message and producer (measured about 130 B
-  // with libstdc++ and libzmq 4.3; rounded up).
-  static constexpr std::uint64_t item_cost = 256;
-  // Charged for each membership: the name in the client's set, the group's member and credit
-  // entries (about 150 B measured for short names; rounded up).
-  static constexpr std::uint64_t membership_cost = 256;
-
- private:
 
   void on(const ClientId& from, Client& client, protocol::Join&& m);
   void on(const ClientId& from, Client& client, protocol::Leave&& m);
@@ -150,6 +148,8 @@ class BrokerCore {
   [[nodiscard]] static std::string describe(const Client& client);
   // The group named `name`, created if accepted; sends the error and returns null otherwise.
   Group* find_or_create(const ClientId& from, const std::string& name, std::uint64_t seq);
+  // True if `bytes` more fit in max_payload_bytes, payloads and overhead counted.
+  [[nodiscard]] bool budget_has_room(std::uint64_t bytes) const noexcept;
   // False (and ERROR over_budget sent) if a payload of `size` bytes does not fit the budget.
   bool fits_budget(const ClientId& from, std::size_t size, std::uint64_t seq, Group& group);
   // Forgets a client: its unacknowledged items go back to the head of their queues.
