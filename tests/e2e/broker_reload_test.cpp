@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <zrelay/endpoint.hpp>
 
+#include "tests/support/named_certificate.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -55,16 +56,10 @@ class BrokerReload : public ::testing::Test {
     return Endpoint(o);
   }
 
-  static Certificate named(const std::string& name) {
-    Certificate cert = Certificate::generate();
-    cert.set_meta("name", name);
-    return cert;
-  }
-
   testing::TempDir dir;
   Certificate broker_cert = Certificate::generate();
-  Certificate worker = named("worker");
-  Certificate trainer = named("trainer");
+  Certificate worker = testing::named_certificate("worker");
+  Certificate trainer = testing::named_certificate("trainer");
   std::unique_ptr<Process> broker;
   std::string address;
 };
@@ -141,7 +136,7 @@ TEST_F(BrokerReload, AFifoAddedBeforeSighupChangesNothingAndSigtermStillStops) {
 
 // Rules name clients: two keys under one name are refused at start, never matched both.
 TEST_F(BrokerReload, TwoKeysWithOneNameFailTheStartWith78) {
-  named("worker").save_public(dir / "keys" / "impostor");
+  testing::named_certificate("worker").save_public(dir / "keys" / "impostor");
   const auto result = testing::run({ZRELAY_BROKER_PATH, "--config", (dir / "broker.toml").string()});
   EXPECT_EQ(result.status, 78) << result.output;
   EXPECT_NE(result.output.find("named 'worker'"), std::string::npos) << result.output;

@@ -16,6 +16,7 @@
 #include <zrelay/endpoint.hpp>
 
 #include "tests/support/curve_peer.hpp"
+#include "tests/support/named_certificate.hpp"
 #include "tests/support/broker_checks.hpp"
 #include "tests/support/peer.hpp"
 #include "tests/support/raw_client.hpp"
@@ -29,24 +30,14 @@ using testing::CurvePeer;
 using testing::Frames;
 using testing::header;
 using testing::i32;
+using testing::named_certificate;
 using testing::Process;
+using testing::u32;
 using testing::u64;
 
 constexpr std::uint64_t MiB = 1 << 20;
 constexpr std::uint64_t overhead = 64 * MiB;  // libzmq buffers, CURVE state, allocator slack
 constexpr std::uint64_t max_message_size = MiB;
-
-Certificate named(const std::string& name) {
-  Certificate cert = Certificate::generate();
-  cert.set_meta("name", name);
-  return cert;
-}
-
-std::string u32(std::uint32_t v) {
-  std::string s(4, '\0');
-  for (int i = 3; i >= 0; --i, v >>= 8) s[static_cast<std::size_t>(i)] = static_cast<char>(v & 0xFF);
-  return s;
-}
 
 class AuthorizedAttacker : public ::testing::Test {
  protected:
@@ -88,7 +79,7 @@ class AuthorizedAttacker : public ::testing::Test {
 
   // A CURVE peer with `who`'s key that said HELLO and got WELCOME.
   [[nodiscard]] CurvePeer session(const Certificate& who, std::optional<std::string> routing_id = std::nullopt) {
-    CurvePeer peer(port, raw_key(broker_cert.public_key()), testing::curve_keys_from_z85(who.public_key(), who.secret_key()),
+    CurvePeer peer(port, testing::curve_key_from_z85(broker_cert.public_key()), testing::curve_keys_from_z85(who.public_key(), who.secret_key()),
                    std::move(routing_id));
     send(peer, {header(0x01), who.name()});
     const auto welcome = receive(peer, 10s);
@@ -102,12 +93,6 @@ class AuthorizedAttacker : public ::testing::Test {
     auto frames = peer.receive(timeout);
     if (!frames) return std::nullopt;
     return testing::fields(*frames);
-  }
-
-  static std::array<unsigned char, 32> raw_key(const std::string& z85) {
-    std::array<unsigned char, 32> raw{};
-    if (zmq_z85_decode(raw.data(), z85.c_str()) == nullptr) throw std::runtime_error("bad key");
-    return raw;
   }
 
   // The broker is up and a well-behaved endpoint still gets an item through it.
@@ -130,8 +115,8 @@ class AuthorizedAttacker : public ::testing::Test {
   std::string liveness_ms = "1000";
   testing::TempDir dir;
   Certificate broker_cert = Certificate::generate();
-  Certificate worker = named("worker");
-  Certificate attacker = named("attacker");
+  Certificate worker = named_certificate("worker");
+  Certificate attacker = named_certificate("attacker");
   std::unique_ptr<Process> broker;
   std::string address;
   std::uint16_t port = 0;

@@ -151,15 +151,15 @@ void init_sodium() {
 
 }  // namespace
 
+CurveKey curve_key_from_z85(const std::string& z85) {
+  CurveKey key{};
+  if (z85.size() != 40 || zmq_z85_decode(key.data(), z85.c_str()) == nullptr)
+    throw std::invalid_argument("not a Z85 CURVE key: '" + z85 + "'");
+  return key;
+}
+
 CurveKeys curve_keys_from_z85(const std::string& public_z85, const std::string& secret_z85) {
-  CurveKeys keys;
-  const auto decode = [](const std::string& z85, CurveKey& out) {
-    if (z85.size() != 40 || zmq_z85_decode(out.data(), z85.c_str()) == nullptr)
-      throw std::invalid_argument("not a Z85 CURVE key: '" + z85 + "'");
-  };
-  decode(public_z85, keys.public_key);
-  decode(secret_z85, keys.secret_key);
-  return keys;
+  return CurveKeys{curve_key_from_z85(public_z85), curve_key_from_z85(secret_z85)};
 }
 
 CurveKeys make_curve_keys() {

@@ -26,6 +26,8 @@ struct CurveKeys {
 // Raw keys from their Z85 forms (40 characters each), via zmq_z85_decode; throws std::invalid_argument if either
 // is not a Z85 key.
 CurveKeys curve_keys_from_z85(const std::string& public_z85, const std::string& secret_z85);
+// One raw key from its Z85 form; throws std::invalid_argument.
+CurveKey curve_key_from_z85(const std::string& z85);
 // A fresh long-term key pair (crypto_box_keypair).
 CurveKeys make_curve_keys();
 

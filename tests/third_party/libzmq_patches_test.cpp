@@ -41,12 +41,6 @@ Keys new_keys() {
   return {pub.data(), sec.data()};
 }
 
-std::array<unsigned char, 32> raw_key(const std::string& z85) {
-  std::array<unsigned char, 32> raw{};
-  if (zmq_z85_decode(raw.data(), z85.c_str()) == nullptr) throw std::runtime_error("bad Z85 key");
-  return raw;
-}
-
 // One multipart message from a ROUTER: routing id first. Empty if nothing within the timeout.
 std::vector<std::string> receive(zmq::socket_t& socket, std::chrono::milliseconds timeout = 10s) {
   std::vector<std::string> frames;
@@ -170,7 +164,7 @@ class CurveRouter : public ::testing::Test {
   }
 
   CurvePeer peer() {
-    return CurvePeer(port_of(router), raw_key(server.public_z85),
+    return CurvePeer(port_of(router), testing::curve_key_from_z85(server.public_z85),
                      testing::curve_keys_from_z85(client.public_z85, client.secret_z85));
   }
 
