@@ -63,8 +63,8 @@ void AllowList::add(const Certificate& certificate) {
 void AllowList::add(const Certificate& certificate, std::string name) {
   if (certificate.empty()) throw Error(ErrorCode::certificate, "cannot allow an empty certificate (no public key)");
   const auto key = certificate.public_key_bytes();
-  if (identities_.count(key) != 0) {
-    throw Error(ErrorCode::certificate, "the key of '" + name + "' is already allowed as '" + identities_.at(key).name + "'");
+  if (const auto known = identities_.find(key); known != identities_.end()) {
+    throw Error(ErrorCode::certificate, "the key of '" + name + "' is already allowed as '" + known->second.name + "'");
   }
   // Rules name clients: one name for two keys would give both the rights meant for one.
   if (!names_.insert(name).second) {

@@ -65,11 +65,11 @@ void sync_directory(const std::filesystem::path& path) {
   if (fd.get() >= 0) ::fsync(fd.get());  // best effort: the rename already happened
 }
 
-}  // namespace
-
-[[noreturn]] static void not_regular(const std::filesystem::path& path) {
+[[noreturn]] void not_regular(const std::filesystem::path& path) {
   throw Error(ErrorCode::io, "cannot read '" + path.string() + "': not a regular file");
 }
+
+}  // namespace
 
 std::optional<FileText> read_text_file(const std::filesystem::path& path, std::size_t max_size) {
   // A FIFO or a device is refused before it is opened: opening a FIFO blocks until a writer
