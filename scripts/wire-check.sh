@@ -3,7 +3,7 @@
 # a marker sent through the broker never appears in clear on the wire (CURVE encrypts it), while
 # a control marker sent in clear to the same port does appear (the capture works). Needs root
 # for the capture; installs tshark if missing. Skips (exit 0, with a message) where capturing on
-# loopback is not possible at all.
+# loopback is not possible at all, or a capture on loopback receives no packets at all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -70,6 +70,13 @@ kill "${pids[1]}"
 wait "${pids[1]}" 2>/dev/null || true
 
 packets=$(tshark -r "$work/wire.pcapng" 2>/dev/null | wc -l)
+if [ "$packets" -eq 0 ] && ! grep -aq "$control" "$work/wire.pcapng"; then
+  # Some sandboxes accept a capture on lo but hand it no packets at all, not even the clear
+  # control: such a capture can show nothing either way. (Any packet at all makes it count.)
+  cat "$work/tshark.log" >&2
+  echo "wire check: skipped (the capture on lo received no packets, not even the clear control)"
+  exit 0
+fi
 [ "$packets" -gt 10 ] || fail "only $packets packets captured"
 grep -aq "$control" "$work/wire.pcapng" || fail "the control marker sent in clear is not in the capture: the check would prove nothing"
 if grep -aq "$secret" "$work/wire.pcapng"; then
