@@ -216,6 +216,9 @@ void BrokerLink::on_broker_message(Clock::time_point now) {
 }
 
 void BrokerLink::on_pipe_message(zmq::socket_t& pipe) {
+  // Acknowledgements the application queued before it wrote to the pipe go first, so that a
+  // sync() after pop() covers the acks of what was taken.
+  send_acks();
   for (int i = 0; i < batch_size && can_read_pipe(); ++i) {
     auto frames = receive_frames(pipe);
     if (!frames) return;

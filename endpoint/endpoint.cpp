@@ -346,7 +346,7 @@ class Endpoint::Impl {
     inbox_.push(std::move(deliveries));
     {
       std::lock_guard lock(state_mutex_);
-      for (ConnectionEvent& event : session.take_events()) record(std::move(event));
+      for (ConnectionEvent& event : session.take_events()) record(std::move(event), session);
       state_ = session.state();
       failure_ = session.failure();
       max_message_size_ = session.max_message_size();
@@ -364,11 +364,15 @@ class Endpoint::Impl {
   }
 
   // Under state_mutex_.
-  void record(ConnectionEvent&& event) {
+  void record(ConnectionEvent&& event, endpoint::Session& session) {
     if (event.state == ConnectionState::reconnecting) {
       // Taken from the inbox after the deliveries of the lost session were pushed: the broker
-      // gives these items out again, so the application must not take them from here too.
-      event.returned_items = inbox_.discard_produced();
+      // gives these items out again, so the application must not take them from here too. Their
+      // credits were not used by the application: the next session asks for them again.
+      for (const auto& [group, count] : inbox_.discard_produced()) {
+        session.return_credits(group, count);
+        event.returned_items += count;
+      }
       stats_.returned_items += event.returned_items;
     }
     if (event.state == ConnectionState::connected) {

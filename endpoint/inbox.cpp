@@ -27,9 +27,14 @@ void Inbox::drop_oldest_broadcast() {
   ++dropped_broadcasts_;
 }
 
-std::size_t Inbox::discard_produced() {
+std::map<std::string, std::size_t> Inbox::discard_produced() {
   std::lock_guard lock(mutex_);
-  const auto removed = std::erase_if(messages_, [](const Message& m) { return m.kind() == Kind::produced; });
+  std::map<std::string, std::size_t> removed;
+  std::erase_if(messages_, [&removed](const Message& m) {
+    if (m.kind() != Kind::produced) return false;
+    ++removed[m.group()];
+    return true;
+  });
   return removed;
 }
 

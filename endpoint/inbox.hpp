@@ -5,8 +5,10 @@
 #include <cstdint>
 #include <condition_variable>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include <zrelay/error.hpp>
@@ -24,8 +26,8 @@ class Inbox {
 
   void push(std::vector<Message>&& messages);
   // Removes the produced items not taken yet (their session is gone: the broker gives them out
-  // again); returns how many.
-  std::size_t discard_produced();
+  // again); returns how many of each group.
+  std::map<std::string, std::size_t> discard_produced();
   [[nodiscard]] std::uint64_t dropped_broadcasts() const;
   // No more messages will come; waiters wake. `reason` is thrown to callers that find nothing.
   void close(Error reason);

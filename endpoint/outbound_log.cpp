@@ -60,7 +60,19 @@ void OutboundLog::on_pong(std::uint64_t wire_token) {
 
 void OutboundLog::on_produced_delivery(const std::string& group) {
   // Items asked for with READY n < 0 consume no credit, so this can undercount; never below 0.
-  if (auto it = credits_.find(group); it != credits_.end() && it->second > 0) --it->second;
+  if (auto it = credits_.find(group); it != credits_.end() && it->second > 0) {
+    --it->second;
+    ++spent_[group];
+  }
+}
+
+void OutboundLog::return_credits(const std::string& group, std::size_t count) {
+  auto spent = spent_.find(group);
+  if (spent == spent_.end()) return;
+  const auto returned = std::min<std::int64_t>(spent->second, static_cast<std::int64_t>(count));
+  spent->second -= returned;
+  auto& held = credits_[group];
+  held = std::min<std::int64_t>(held + returned, max_credits);
 }
 
 std::vector<ClientMessage> OutboundLog::resend() {
@@ -68,6 +80,7 @@ std::vector<ClientMessage> OutboundLog::resend() {
   for (const auto& [group, credits] : credits_) {
     if (credits > 0) messages.emplace_back(Ready{group, static_cast<std::int32_t>(credits)});
   }
+  spent_.clear();
   auto entries = std::exchange(entries_, {});
   since_ping_ = 0;
   for (Entry& entry : entries) messages.push_back(record(std::move(entry.message)));

@@ -31,6 +31,9 @@ class OutboundLog {
   [[nodiscard]] bool confirmation_due() const noexcept { return since_ping_ >= ping_every_; }
   void on_pong(std::uint64_t wire_token);
   void on_produced_delivery(const std::string& group);
+  // `count` produced items delivered in the lost session were never taken by the application:
+  // the credits they used are outstanding again (at most as many as deliveries used credits).
+  void return_credits(const std::string& group, std::size_t count);
 
   // For a new session: READY for the outstanding credits, then every unconfirmed message again,
   // in the order first sent. They are recorded again (they stay unconfirmed until a new PONG).
@@ -52,6 +55,7 @@ class OutboundLog {
   std::size_t ping_every_;
   std::deque<Entry> entries_;
   std::map<std::string, std::int64_t> credits_;
+  std::map<std::string, std::int64_t> spent_;  // credits used by deliveries since the last resend()
   std::uint64_t next_wire_token_ = 1;
   std::uint64_t confirmed_sync_ = 0;
   std::size_t since_ping_ = 0;

@@ -58,6 +58,8 @@ class Session {
     return log_.record(std::move(message));
   }
   [[nodiscard]] protocol::Ping heartbeat() { return log_.heartbeat(); }
+  // Produced items of a lost session that the application never took (see OutboundLog).
+  void return_credits(const std::string& group, std::size_t count) { log_.return_credits(group, count); }
   [[nodiscard]] bool confirmation_due() const noexcept { return log_.confirmation_due(); }
   [[nodiscard]] std::size_t unconfirmed() const noexcept { return log_.unconfirmed(); }
   // Messages the session itself must send now (credits and unconfirmed objects after a new session opened).

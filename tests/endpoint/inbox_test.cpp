@@ -76,14 +76,15 @@ TEST(Inbox, TakingBroadcastsMakesRoomAgain) {
   EXPECT_EQ(inbox.size(), 2u);
 }
 
-TEST(Inbox, DiscardProducedKeepsBroadcasts) {
+TEST(Inbox, DiscardProducedKeepsBroadcastsAndCountsPerGroup) {
   Inbox inbox;
   std::vector<Message> messages;
   messages.push_back(produced("p1", 1));
   messages.push_back(text_message("b1"));
   messages.push_back(produced("p2", 2));
   inbox.push(std::move(messages));
-  EXPECT_EQ(inbox.discard_produced(), 2u);
+  const auto discarded = inbox.discard_produced();
+  EXPECT_EQ(discarded, (std::map<std::string, std::size_t>{{"q", 2}}));
   EXPECT_EQ(texts(inbox.receive_all(milliseconds(0))), std::vector<std::string>{"b1"});
 }
 

@@ -163,6 +163,39 @@ TEST(SessionAcrossSessions, ANewSessionResendsUnconfirmedObjectsAndOutstandingCr
   EXPECT_FALSE(events[0].broker_restarted);
 }
 
+// notify(g, 100), 100 items arrive, the application took 10 when the session was lost: the 90
+// discarded ones go back to the broker's queue, and the new session asks for them again.
+TEST(SessionAcrossSessions, CreditsOfItemsNeverTakenAreAskedForAgain) {
+  Session session = active_session();
+  (void)session.outgoing(Ready{"g", 100});
+  for (std::uint64_t id = 1; id <= 100; ++id) session.on_message(Deliver{"g", Kind::produced, id, 1, bytes("x")});
+  session.lose("connection reset");
+  session.return_credits("g", 90);
+  (void)session.open();
+  session.on_message(welcome_from(1));
+  session.on_message(Joined{"g"});
+  auto resent = session.take_outgoing();
+  ASSERT_EQ(resent.size(), 1u);
+  EXPECT_EQ(std::get<Ready>(resent[0]).credits, 90);
+}
+
+// Items that came without a credit (READY -1: what is queued now) give none back.
+TEST(SessionAcrossSessions, ReturnedCreditsAreAtMostTheCreditsDeliveriesUsed) {
+  Session session = active_session();
+  (void)session.outgoing(Ready{"g", 2});
+  for (std::uint64_t id = 1; id <= 5; ++id) session.on_message(Deliver{"g", Kind::produced, id, 1, bytes("x")});
+  session.lose("connection reset");
+  session.return_credits("g", 5);
+  session.return_credits("other", 5);
+  (void)session.open();
+  session.on_message(welcome_from(1));
+  session.on_message(Joined{"g"});
+  auto resent = session.take_outgoing();
+  ASSERT_EQ(resent.size(), 1u);
+  EXPECT_EQ(std::get<Ready>(resent[0]).group, "g");
+  EXPECT_EQ(std::get<Ready>(resent[0]).credits, 2);
+}
+
 TEST(SessionAcrossSessions, APongConfirmsWhatWasSentBeforeItsPing) {
   Session session = active_session();
   (void)session.outgoing(Produce{1, "g", 1, bytes("a")});

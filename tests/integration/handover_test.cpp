@@ -1,0 +1,60 @@
+// The hand-over across a connection blip: a TCP proxy between a consumer and the real broker
+// cuts the connection while the consumer holds items it never took.
+#include <set>
+
+#include "tests/support/relay_fixture.hpp"
+#include "tests/support/tcp_proxy.hpp"
+
+namespace zrelay {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::uint16_t port_of(const std::string& endpoint) {
+  return static_cast<std::uint16_t>(std::stoi(endpoint.substr(endpoint.rfind(':') + 1)));
+}
+
+class Handover : public testing::RelayFixture {
+ protected:
+  [[nodiscard]] std::unique_ptr<Endpoint> endpoint_through(const testing::TcpProxy& proxy,
+                                                          std::vector<std::string> groups) const {
+    EndpointOptions options = options_for(std::move(groups), client_key);
+    options.broker = proxy.endpoint();
+    return std::make_unique<Endpoint>(std::move(options));
+  }
+};
+
+// notify(jobs, 100), 100 items arrive, 10 are taken, the connection blips: the 90 others go back
+// to the broker's queue, and the new session asks for them again, so they all arrive (before,
+// the new session asked for none and pop waited forever).
+TEST_F(Handover, CreditsOfItemsNotTakenComeBackAfterABlip) {
+  testing::TcpProxy proxy(port_of(broker->endpoint()));
+  auto producer = endpoint();
+  for (int i = 0; i < 100; ++i) producer->produce(i, "jobs");
+  producer->sync();
+  auto consumer = endpoint_through(proxy, {"jobs"});
+  consumer->notify("jobs", 100);
+  consumer->sync();  // the 100 items are in its local queue
+
+  std::set<int> taken;
+  for (const Message& m : consumer->pop(10)) taken.insert(m.as<int>());
+  ASSERT_EQ(taken.size(), 10u);
+  consumer->sync();  // their acks reached the broker
+  proxy.cut();
+  // The 90 not taken are dropped once the loss is known, and the new session opens.
+  const auto until = std::chrono::steady_clock::now() + 10s;
+  while (consumer->statistics().sessions < 2 && std::chrono::steady_clock::now() < until) {
+    (void)consumer->wait_for_connection_state(ConnectionState::reconnecting, 10ms);
+  }
+  ASSERT_EQ(consumer->statistics().sessions, 2u);
+  EXPECT_EQ(consumer->statistics().returned_items, 90u);
+
+  for (const Message& m : receive(*consumer, 90, 20s)) {
+    EXPECT_TRUE(taken.insert(m.as<int>()).second) << "item " << m.as<int>() << " twice";
+  }
+  EXPECT_EQ(taken.size(), 100u) << "the consumer stalled: its credits did not come back";
+  EXPECT_EQ(proxy.accepted(), 2u);
+}
+
+}  // namespace
+}  // namespace zrelay
