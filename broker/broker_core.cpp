@@ -231,6 +231,7 @@ void BrokerCore::on(const ClientId& from, Client& client, Produce&& m) {
   }
   zmq::message_t payload = account_.track(std::move(m.payload));
   std::uint32_t refused = 0;
+  Drops drops;  // one item_dropped per object whose items this PRODUCE pushed out, with a count
   for (std::uint32_t i = 0; i < m.copies; ++i) {
     QueuedItem item{i + 1 == m.copies ? std::move(payload) : share(payload), from, m.seq, next_delivery_id_++, 0,
                     overhead_.charge(item_cost)};
@@ -240,11 +241,13 @@ void BrokerCore::on(const ClientId& from, Client& client, Produce&& m) {
         group->stats.refused += refused;
         break;
       }
-      notify_dropped(*group, std::move(*bounced));
+      ++group->stats.dropped;
+      ++drops[{bounced->producer, bounced->seq}];
     }
     ++group->stats.produced;
     dispatch(*group);
   }
+  notify_dropped(*group, drops);
   if (refused > 0) {
     error(from, ErrorCode::queue_full, m.seq, m.group,
           "queue full (max_consumables " + std::to_string(group->options().max_consumables) + "): refused " +
@@ -452,12 +455,13 @@ Outgoing BrokerCore::last_value_delivery(const ClientId& to, Client& client, Gro
   return Outgoing{to, Deliver{group.name(), Kind::broadcast, next_delivery_id_++, 1, std::move(payload)}, {}, 0};
 }
 
-void BrokerCore::notify_dropped(Group& group, QueuedItem&& item) {
-  ++group.stats.dropped;
-  if (clients_.count(item.producer) == 0) return;
-  error(item.producer, ErrorCode::item_dropped, item.seq, group.name(),
-        "queue full (max_consumables " + std::to_string(group.options().max_consumables) +
-            "): this older item was dropped for a newer one");
+void BrokerCore::notify_dropped(const Group& group, const Drops& drops) {
+  for (const auto& [object, count] : drops) {
+    if (clients_.count(object.first) == 0) continue;
+    error(object.first, ErrorCode::item_dropped, object.second, group.name(),
+          "queue full (max_consumables " + std::to_string(group.options().max_consumables) + "): " +
+              std::to_string(count) + (count == 1 ? " item" : " items") + " of this object dropped for newer ones");
+  }
 }
 
 void BrokerCore::undeliverable(std::vector<Undelivered>&& failed) {
@@ -540,6 +544,15 @@ void BrokerCore::tick(Clock::time_point now) {
   forget_overflowed();
 }
 
+void BrokerCore::connection_closed(const ClientId& client) {
+  closing_.erase(client);  // its GOODBYE cannot reach it any more
+  const auto it = clients_.find(client);
+  if (it == clients_.end()) return;
+  ++disconnected_clients_;
+  log(LogEvent::Level::info, describe(it->second) + ": connection closed, session forgotten");
+  forget(client, std::nullopt);
+}
+
 void BrokerCore::expire_silent() {
   std::vector<ClientId> silent;
   for (const auto& [id, client] : clients_) {
@@ -620,6 +633,7 @@ BrokerStatistics BrokerCore::statistics() const {
   stats.overhead_bytes = overhead_.bytes();
   for (const auto& [id, closing] : closing_) stats.closing_backlog += closing.backlog.size();
   stats.expired_clients = expired_clients_;
+  stats.disconnected_clients = disconnected_clients_;
   stats.overflowed_clients = overflowed_clients_;
   stats.late_acks = late_acks_;
   stats.refused_sends = refused_sends_;

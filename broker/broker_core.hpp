@@ -66,6 +66,9 @@ class BrokerCore {
   // their queue (in order), a refused broadcast is resent as the last value, other messages
   // wait in the peer's backlog; all of it is retried on the next tick.
   void undeliverable(std::vector<Undelivered>&& failed);
+  // The connection of `client` closed (the socket said so): its session is forgotten now, its
+  // unacknowledged items go back to their queues, and what still waited for it is dropped.
+  void connection_closed(const ClientId& client);
   // Timer: forgets clients silent for longer than limits.liveness, retries what full peers
   // refused and what waited for a connection that was behind.
   void tick(Clock::time_point now);
@@ -180,7 +183,9 @@ class BrokerCore {
   [[nodiscard]] zmq::message_t delivery_payload(Client& client, zmq::message_t& payload) const;
   // Resumes and dispatches every group of a client that was held back by its unacknowledged bound.
   void resume_groups(const ClientId& id, const Client& client);
-  void notify_dropped(Group& group, QueuedItem&& item);
+  // Items pushed out of a full drop-oldest queue, counted by the object (producer, seq) they were of.
+  using Drops = std::map<std::pair<ClientId, std::uint64_t>, std::uint32_t>;
+  void notify_dropped(const Group& group, const Drops& drops);
   void error(const ClientId& to, ErrorCode code, std::uint64_t seq, std::string group, std::string text);
   void send(const ClientId& to, protocol::BrokerMessage&& message);
 
@@ -200,6 +205,7 @@ class BrokerCore {
   std::uint64_t next_delivery_id_ = 1;
   std::uint64_t handed_out_ = 0;  // produced deliveries so far: Held::order
   std::uint64_t expired_clients_ = 0;
+  std::uint64_t disconnected_clients_ = 0;  // forgotten because their connection closed
   std::uint64_t overflowed_clients_ = 0;
   std::uint64_t late_acks_ = 0;
   std::uint64_t refused_sends_ = 0;  // messages a connection's send queue refused (tried again later)

@@ -76,6 +76,12 @@ void RouterLink::handle(Received&& received) {
     return;
   }
   std::string user_id = user_id_of(received.frames.front());
+  // ZMQ_ROUTER_NOTIFY's message: one empty frame that no peer sent, so it carries no User-Id
+  // (an empty frame a client sends has one, and is malformed).
+  if (user_id.empty() && received.frames.size() == 1 && received.frames.front().size() == 0) {
+    core_.connection_closed(received.from);
+    return;
+  }
   if (user_id.empty()) {
     core_.reject(received.from, Error(ErrorCode::not_authorized, "message without an authenticated key"));
     return;

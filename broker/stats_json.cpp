@@ -168,6 +168,7 @@ std::string to_json(const BrokerStatistics& stats) {
         .field("overhead_bytes", stats.overhead_bytes)
         .field("closing_backlog", stats.closing_backlog)
         .field("expired_clients", stats.expired_clients)
+        .field("disconnected_clients", stats.disconnected_clients)
         .field("overflowed_clients", stats.overflowed_clients)
         .field("revoked_clients", stats.revoked_clients)
         .field("late_acks", stats.late_acks)

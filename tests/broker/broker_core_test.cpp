@@ -229,6 +229,29 @@ TEST_F(BrokerCoreTest, DropOldestTellsTheProducerOfTheDroppedItem) {
   EXPECT_EQ(payloads_to(send("c", Ready{"g", -1}), "c", Kind::produced), (std::vector<std::string>{"mid", "new"}));
 }
 
+// One PRODUCE of 65535 copies into a queue of 10 with no consumer pushes out 65525 items: their
+// producer gets one item_dropped per object, with the count, not one per item (which overflowed
+// its backlog, so it was forgotten and resent the PRODUCE, again and again).
+TEST_F(BrokerCoreTest, DropOldestSaysOncePerObjectHowManyOfItsItemsWereDropped) {
+  BrokerLimits limits;
+  limits.default_group.max_consumables = 10;
+  limits.default_group.overflow = Overflow::drop_oldest;
+  make_core(limits);
+  hello("p");
+  (void)send("p", Produce{1, "g", 3, bytes("older")});
+  auto out = send("p", Produce{2, "g", 65535, bytes("x")});
+  ASSERT_EQ(out.size(), 2u);
+  const auto& first = std::get<ErrorReply>(out[0].message);
+  const auto& second = std::get<ErrorReply>(out[1].message);
+  EXPECT_EQ(first.code, ErrorCode::item_dropped);
+  EXPECT_EQ(first.seq, 1u);
+  EXPECT_NE(first.text.find("3 items of this object"), std::string::npos) << first.text;
+  EXPECT_EQ(second.seq, 2u);
+  EXPECT_NE(second.text.find("65525 items of this object"), std::string::npos) << second.text;
+  EXPECT_EQ(core->group("g")->stats.dropped, 65528u);
+  EXPECT_EQ(core->client_count(), 1u) << "the producer is still there";
+}
+
 TEST_F(BrokerCoreTest, OversizedPayloadIsRefused) {
   BrokerLimits limits;
   limits.max_message_size = 4;

@@ -74,6 +74,20 @@ TEST_F(ConsumerFaults, KilledConsumersItemsGoToAnotherConsumerOverManyTrials) {
   }
 }
 
+// With a liveness window longer than the test's deadlines, only the closed connection itself can
+// tell the broker that the killed consumer is gone (before, its items waited for the window).
+class ClosedConnection : public ConsumerFaults {
+ protected:
+  [[nodiscard]] std::chrono::milliseconds liveness() const override { return std::chrono::minutes(2); }
+};
+
+TEST_F(ClosedConnection, AKilledConsumersItemsComeBackWithoutWaitingForTheLivenessWindow) {
+  killed_consumer_trial("closed", 20, 5);
+  const auto stats = broker->stats();
+  EXPECT_EQ(stats.disconnected_clients, 1u);
+  EXPECT_EQ(stats.expired_clients, 0u);
+}
+
 TEST_F(ConsumerFaults, KilledConsumerSoak) {  // label soak: not run by CI by default
   if (std::getenv("ZRELAY_SOAK") == nullptr) GTEST_SKIP() << "set ZRELAY_SOAK=1 to run it (ZRELAY_SOAK=1 ctest -R Soak)";
   for (int trial = 0; trial < 50; ++trial) {

@@ -25,9 +25,12 @@ class FaultFixture : public ::testing::Test {
     options.certificate = broker_key;
     options.authorized_keys = {client_key};
     options.limits.heartbeat = std::chrono::milliseconds(200);
-    options.limits.liveness = std::chrono::milliseconds(1000);
+    options.limits.liveness = liveness();
     broker = std::make_unique<Broker>(std::move(options));
   }
+
+  // The broker's liveness window: how long a silent client keeps its session.
+  [[nodiscard]] virtual std::chrono::milliseconds liveness() const { return std::chrono::milliseconds(1000); }
 
   [[nodiscard]] EndpointOptions options_for(std::vector<std::string> groups) const {
     EndpointOptions options;
