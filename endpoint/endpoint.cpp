@@ -352,7 +352,13 @@ class Endpoint::Impl {
       max_message_size_ = session.max_message_size();
       confirmed_sync_ = session.confirmed_sync();
       stats_.redelivered += redelivered;
-      for (Refusal& refusal : session.take_refusals()) refusals_.push_back(std::move(refusal));
+      for (Refusal& refusal : session.take_refusals()) {
+        if (refusals_.size() < max_refusals) {
+          refusals_.push_back(std::move(refusal));
+        } else {
+          ++stats_.dropped_refusals;
+        }
+      }
       for (endpoint::StatsAnswer& answer : session.take_stats_answers()) {
         // Answers nobody waits for any more (a request that timed out) are not kept forever.
         if (stats_answers_.size() >= max_stats_answers) stats_answers_.erase(stats_answers_.begin());
@@ -380,10 +386,15 @@ class Endpoint::Impl {
       stats_.resent += event.resent;
     }
     connection_state_ = event.state;
-    if (events_.size() < max_events) events_.push_back(std::move(event));
+    if (events_.size() < max_events) {
+      events_.push_back(std::move(event));
+    } else {
+      ++stats_.dropped_events;
+    }
   }
 
   static constexpr std::size_t max_events = 1000;  // unread events beyond this are not kept
+  static constexpr std::size_t max_refusals = 1000;  // nor unread refusals
   static constexpr std::size_t max_stats_answers = 16;
 
   EndpointOptions options_;

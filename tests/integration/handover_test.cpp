@@ -56,5 +56,25 @@ TEST_F(Handover, CreditsOfItemsNotTakenComeBackAfterABlip) {
   EXPECT_EQ(proxy.accepted(), 2u);
 }
 
+// One PRODUCE of 65535 copies into a drop-oldest queue of 10 with no consumer: one item_dropped
+// with the count, and the producer keeps its session (before, 65525 errors overflowed its
+// backlog: it was forgotten, resent the PRODUCE, and so on forever).
+TEST_F(Handover, ABigProduceIntoAFullDropOldestQueueKeepsItsProducer) {
+  BrokerLimits limits;
+  limits.default_group.max_consumables = 10;
+  limits.default_group.overflow = Overflow::drop_oldest;
+  start_broker(limits);
+  auto producer = endpoint();
+  const auto seq = producer->produce_raw("x", "q", 65535);
+  producer->sync();
+  const auto refusals = producer->take_refusals();
+  ASSERT_EQ(refusals.size(), 1u);
+  EXPECT_EQ(refusals[0].code, ErrorCode::item_dropped);
+  EXPECT_EQ(refusals[0].seq, seq);
+  EXPECT_NE(refusals[0].text.find("65525 items"), std::string::npos) << refusals[0].text;
+  EXPECT_EQ(producer->statistics().sessions, 1u);
+  EXPECT_EQ(producer->statistics().resent, 0u);
+}
+
 }  // namespace
 }  // namespace zrelay
