@@ -40,7 +40,7 @@ TEST(BrokerCoreSimulation, InvariantsHoldOnEverySeededSchedule) {
   const std::uint64_t seeds = soak ? 200000 : 2000;
   std::size_t deliveries = 0;
   for (std::uint64_t seed = 0; seed < seeds; ++seed) {
-    const std::string broken = run_schedule(seed, 300, &deliveries);
+    const std::string broken = run_schedule(seed, 400, &deliveries);
     ASSERT_EQ(broken, "") << "replay with ZRELAY_SIM_SEED=" << seed;
   }
   EXPECT_GT(deliveries, seeds * 10) << "the schedules hardly reach the work queue";

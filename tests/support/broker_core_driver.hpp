@@ -66,7 +66,7 @@ class BrokerCoreDriver {
     const std::string group = "g" + std::to_string(in.below(5));  // g4 is not accepted
     // Weighted towards what reaches the work queue: sessions, joins, items, credits, acks, writes.
     static constexpr std::uint8_t ops[] = {0, 0, 1, 1, 1, 2, 3, 4, 4, 4, 4, 5, 5, 5, 5, 6, 6, 6,
-                                           7, 8, 9, 9, 10, 10, 10, 10, 11, 11, 12, 13};
+                                           7, 8, 9, 9, 10, 10, 10, 10, 11, 11, 12, 13, 14};
     switch (ops[in.below(sizeof ops)]) {
       case 0: handle(client, protocol::Hello{client}); break;
       case 1: handle(client, protocol::Join{group}); break;
@@ -81,6 +81,7 @@ class BrokerCoreDriver {
       case 10: write(in.below(64)); break;
       case 11: refuse(client, in.below(16), in.u8() % 4 == 0); break;
       case 12: handle(client, protocol::Stats{in.u8()}); break;
+      case 14: if (in.below(3) == 0) close_connection(client); break;  // rarer than BYE
       default: core_->reject(client, Error(ErrorCode::malformed_message, "fuzz"), key(client)); collect(); break;
     }
     check();
@@ -192,6 +193,14 @@ class BrokerCoreDriver {
     if (failed.empty()) return;
     std::reverse(failed.begin(), failed.end());
     core_->undeliverable(std::move(failed));
+    collect();
+  }
+
+  // The client's connection closed: what the socket still held for it is dropped unwritten, and
+  // the socket says so (ZMQ_ROUTER_NOTIFY).
+  void close_connection(const std::string& client) {
+    std::erase_if(in_flight_, [&](const broker::Outgoing& out) { return out.to == client; });
+    core_->connection_closed(client);
     collect();
   }
 
