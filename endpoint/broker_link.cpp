@@ -4,6 +4,7 @@
 #include <cstring>
 #include <vector>
 
+#include "endpoint/drain_check.hpp"
 #include "protocol/handover.hpp"
 #include "protocol/limits.hpp"
 
@@ -307,9 +308,13 @@ void BrokerLink::after_loss(Clock::time_point now) {
 
 void BrokerLink::close_when_drained(zmq::socket_t& pipe) {
   if (bye_sent_) return;
-  const bool pipe_empty = (pipe.get(zmq::sockopt::events) & ZMQ_POLLIN) == 0;
-  const bool acks_empty = hooks_->acks == nullptr || hooks_->acks->empty();
-  if (!outbox_.empty() || !pipe_empty || !acks_empty || (hooks_->submitting && hooks_->submitting())) return;
+  const DrainProbes probes{
+      [this] { return hooks_->submitting && hooks_->submitting(); },
+      [&pipe] { return (pipe.get(zmq::sockopt::events) & ZMQ_POLLIN) == 0; },
+      [this] { return hooks_->acks == nullptr || hooks_->acks->empty(); },
+      [this] { return outbox_.empty(); },
+  };
+  if (!drained(probes)) return;
   if (session_.state() == SessionState::active) {
     bye_sent_ = true;
     queue(*session_.close());
