@@ -11,11 +11,12 @@
 #include <thread>
 #include <utility>
 
-#include <spdlog/spdlog.h>
+#include <spdlog/logger.h>
 
 #include "auth/allow_list.hpp"
 #include "auth/zap_handler.hpp"
 #include "broker/broker_core.hpp"
+#include "broker/broker_log.hpp"
 #include "broker/handshake_watch.hpp"
 #include "broker/log_limiter.hpp"
 #include "broker/router_link.hpp"
@@ -115,36 +116,36 @@ zmq::socket_t make_router(zmq::context_t& context, const BrokerOptions& options)
 // Log lines per second at most, for the broker loop and for the ZAP handler each.
 constexpr std::size_t log_burst = 100;
 
-void report_suppressed(broker::LogLimiter& limiter, const char* what) {
+void report_suppressed(spdlog::logger& log, broker::LogLimiter& limiter, const char* what) {
   if (const auto count = limiter.take_suppressed(broker::LogLimiter::Clock::now())) {
-    spdlog::warn("{} more {} log lines suppressed (over {} per second)", count, what, log_burst);
+    log.warn("{} more {} log lines suppressed (over {} per second)", count, what, log_burst);
   }
 }
 
 // Called on the ZAP handler's thread only: the limiter needs no lock.
-auth::ZapHandler::Observer handshake_logger() {
+auth::ZapHandler::Observer handshake_logger(std::shared_ptr<spdlog::logger> log) {
   auto limiter = std::make_shared<broker::LogLimiter>(log_burst, std::chrono::seconds(1));
-  return [limiter](const std::string& key_z85, const std::string& name, bool allowed, const std::string& reason) {
-    report_suppressed(*limiter, "handshake");
+  return [limiter, log](const std::string& key_z85, const std::string& name, bool allowed, const std::string& reason) {
+    report_suppressed(*log, *limiter, "handshake");
     if (!limiter->admit(broker::LogLimiter::Clock::now())) return;
     if (allowed) {
-      spdlog::info("client '{}' (key {}) authenticated", name, key_z85);
+      log->info("client '{}' (key {}) authenticated", name, key_z85);
     } else {
-      spdlog::warn("refused a handshake from key {}: {}", key_z85.empty() ? std::string("(none)") : key_z85, reason);
+      log->warn("refused a handshake from key {}: {}", key_z85.empty() ? std::string("(none)") : key_z85, reason);
     }
   };
 }
 
-void write_log(std::vector<broker::LogEvent>&& events, broker::LogLimiter& limiter) {
+void write_log(spdlog::logger& log, std::vector<broker::LogEvent>&& events, broker::LogLimiter& limiter) {
   for (const broker::LogEvent& event : events) {
     if (!limiter.admit(broker::LogLimiter::Clock::now())) continue;
     switch (event.level) {
-      case broker::LogEvent::Level::debug: spdlog::debug("{}", event.text); break;
-      case broker::LogEvent::Level::info: spdlog::info("{}", event.text); break;
-      case broker::LogEvent::Level::warning: spdlog::warn("{}", event.text); break;
+      case broker::LogEvent::Level::debug: log.debug("{}", event.text); break;
+      case broker::LogEvent::Level::info: log.info("{}", event.text); break;
+      case broker::LogEvent::Level::warning: log.warn("{}", event.text); break;
     }
   }
-  report_suppressed(limiter, "client event");
+  report_suppressed(log, limiter, "client event");
 }
 
 }  // namespace
@@ -153,9 +154,10 @@ class Broker::Impl {
  public:
   explicit Impl(BrokerOptions options)
       : options_((check_options(options), std::move(options))),
+        log_(broker::make_logger(options_.log_level, options_.log_sink)),
         access_(access_of(options_)),
         context_(options_.io_threads),
-        zap_(context_, auth::AllowList(), zap_domain, handshake_logger()),
+        zap_(context_, auth::AllowList(), zap_domain, handshake_logger(log_)),
         router_(make_router(context_, options_)),
         core_(options_.limits, "zrelay " ZRELAY_VERSION, random_instance()) {
     zap_.replace(access_.keys);
@@ -266,7 +268,7 @@ class Broker::Impl {
     try {
       serve_until_stopped(control);
     } catch (const std::exception& e) {  // a fault of ours: log it rather than end the process
-      spdlog::critical("the broker loop failed and stopped serving: {}", e.what());
+      log_->critical("the broker loop failed and stopped serving: {}", e.what());
       router_.close();  // endpoints see the connection end instead of a bound socket nobody serves
       failed_ = true;
       std::lock_guard lock(stats_mutex_);  // a caller waiting for statistics gets the last ones now
@@ -299,7 +301,7 @@ class Broker::Impl {
       // The descriptor is still open when ACCEPTED is read, unless the peer was very quick.
       const std::string peer = id == ZMQ_EVENT_ACCEPTED ? broker::HandshakeWatch::peer_of(static_cast<int>(value)) : "";
       const auto line = handshakes_.on_event(id, value, peer);
-      if (line && log_limiter_.admit(broker::LogLimiter::Clock::now())) spdlog::warn("{}", *line);
+      if (line && log_limiter_.admit(broker::LogLimiter::Clock::now())) log_->warn("{}", *line);
     }
   }
 
@@ -338,7 +340,7 @@ class Broker::Impl {
         link.flush();
         next_tick = broker::Clock::now() + options_.tick;
       }
-      write_log(core_.take_log(), log_limiter_);
+      write_log(*log_, core_.take_log(), log_limiter_);
     }
   }
 
@@ -347,7 +349,7 @@ class Broker::Impl {
     zmq::message_t request;
     while (control.recv(request, zmq::recv_flags::dontwait)) {
       if (request.to_string_view() == "stop") {
-        spdlog::info("stopping: telling {} client(s)", core_.client_count());
+        log_->info("stopping: telling {} client(s)", core_.client_count());
         core_.shutdown();
         link.flush();
         publish_stats();
@@ -370,13 +372,14 @@ class Broker::Impl {
     zap_.replace(access_.keys);  // new handshakes first, then the live sessions
     core_.set_access(access_.keys, access_.policy);
     link.flush();
-    write_log(core_.take_log(), log_limiter_);
-    spdlog::info("reloaded: {} authorized key(s), {} authorization rule(s)", access_.keys->size(),
+    write_log(*log_, core_.take_log(), log_limiter_);
+    log_->info("reloaded: {} authorized key(s), {} authorization rule(s)", access_.keys->size(),
                  access_.policy.rules().size());
     pending_applied_.set_value();
   }
 
   BrokerOptions options_;
+  std::shared_ptr<spdlog::logger> log_;  // the broker's own (see broker_log.hpp)
   Access access_;
   std::mutex pending_mutex_;
   std::optional<Access> pending_access_;

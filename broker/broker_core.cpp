@@ -11,6 +11,15 @@ using namespace protocol;
 
 namespace {
 
+// A name a client chose, fit for a log line: at most 64 bytes, control bytes as '?'.
+std::string printable(std::string_view name) {
+  std::string text(name.substr(0, 64));
+  for (char& c : text) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) c = '?';
+  }
+  return name.size() > 64 ? text + "..." : text;
+}
+
 zmq::message_t share(zmq::message_t& payload) {
   zmq::message_t copy;
   copy.copy(payload);  // shares the buffer of large payloads
@@ -612,7 +621,9 @@ std::vector<LogEvent> BrokerCore::take_log() {
 void BrokerCore::log(LogEvent::Level level, std::string text) { log_.push_back(LogEvent{level, std::move(text)}); }
 
 std::string BrokerCore::describe(const Client& client) {
-  return "client '" + client.identity.name + "' (key " + client.identity.key + ")";
+  std::string text = "client '" + client.identity.name + "' (key " + client.identity.key;
+  if (!client.name.empty()) text += ", HELLO name '" + printable(client.name) + "'";
+  return text + ")";
 }
 
 std::vector<Outgoing> BrokerCore::take_outbox() {

@@ -144,6 +144,17 @@ std::string restart_settings(const BrokerConfig& config) {
 
 void set_log_level(const std::string& level) { spdlog::set_level(spdlog::level::from_str(level)); }
 
+// The broker's lines go to this program's logger (stderr, colours), whose level SIGHUP can change.
+void log_to_default_logger(zrelay::BrokerOptions& options) {
+  options.log_level = zrelay::LogLevel::debug;  // the default logger's level decides
+  options.log_sink = [](zrelay::LogLevel level, std::string_view line) {
+    static constexpr spdlog::level::level_enum levels[] = {spdlog::level::debug, spdlog::level::info,
+                                                           spdlog::level::warn,  spdlog::level::err,
+                                                           spdlog::level::critical, spdlog::level::off};
+    spdlog::default_logger_raw()->log(levels[static_cast<int>(level)], "{}", line);
+  };
+}
+
 // SIGHUP: keys, rules and log level again from the same command line and config file.
 void reload(int argc, char** argv, const BrokerConfig& running, zrelay::Broker& broker) {
   try {
@@ -203,6 +214,7 @@ int main(int argc, char** argv) {
     resolve_rules(config);
     resolve_keys(config, true);
     const auto linger = config.options.linger;
+    log_to_default_logger(config.options);
     zrelay::Broker broker(config.options);
     std::cout << "authorized keys: " << config.authorized_keys << "\n"
               << "broker public key: " << broker.public_key() << "\n";

@@ -9,6 +9,7 @@
 
 #include <zrelay/access_rule.hpp>
 #include <zrelay/certificate.hpp>
+#include <zrelay/log.hpp>
 
 namespace zrelay {
 
@@ -69,6 +70,10 @@ struct BrokerOptions {
   std::chrono::milliseconds handshake_timeout{5000};
   std::chrono::milliseconds linger{1000};
   std::chrono::milliseconds tick{100};  // timer for retries of deliveries a full peer refused
+  // The broker's log: lines at `log_level` and above go to `log_sink`, or with none to standard
+  // error with a time stamp (never to standard output, which is the application's).
+  LogLevel log_level = LogLevel::info;
+  LogSink log_sink;
 };
 
 }  // namespace zrelay

@@ -454,5 +454,18 @@ TEST_F(BrokerCoreTest, LeaveDropsMembershipAndCredits) {
   EXPECT_EQ(error_in(out)->code, ErrorCode::not_member);
 }
 
+
+// The name a client says in HELLO is in the log lines about it, cut and without control bytes
+// (it is the client's choice: a newline in it must not forge a log line).
+TEST_F(BrokerCoreTest, TheHelloNameIsLoggedPrintably) {
+  (void)send("c", protocol::Hello{"worker\n[info] forged" + std::string(100, 'x')});
+  const auto log = core->take_log();
+  ASSERT_FALSE(log.empty());
+  const std::string& line = log.back().text;
+  EXPECT_NE(line.find("HELLO name 'worker?[info] forged"), std::string::npos) << line;
+  EXPECT_EQ(line.find('\n'), std::string::npos) << line;
+  EXPECT_NE(line.find("xxx...'"), std::string::npos) << "cut at 64 bytes: " << line;
+}
+
 }  // namespace
 }  // namespace zrelay::broker
