@@ -487,7 +487,10 @@ std::vector<Message> Endpoint::pop(std::size_t max_items, Timeout timeout) {
 std::vector<Message> Endpoint::get_last(std::size_t max_items, Timeout timeout) {
   check_max_items(max_items);
   std::vector<Message> discarded;
-  auto newest = impl_->inbox().get_last(max_items, timeout, &discarded);
+  // In AckMode::manual the application acknowledges what it received: older produced items are
+  // not skipped for it (nobody could acknowledge them), they stay for pop().
+  const bool keep_produced = impl_->ack_mode() == AckMode::manual;
+  auto newest = impl_->inbox().get_last(max_items, timeout, &discarded, keep_produced);
   (void)impl_->taken(std::move(discarded));  // the application chose to skip these: they count as taken
   return impl_->taken(std::move(newest));
 }

@@ -71,13 +71,22 @@ std::vector<Message> Inbox::pop(std::size_t max_items, Timeout timeout) {
   return take_front(max_items);
 }
 
-std::vector<Message> Inbox::get_last(std::size_t max_items, Timeout timeout, std::vector<Message>* discarded) {
+std::vector<Message> Inbox::get_last(std::size_t max_items, Timeout timeout, std::vector<Message>* discarded,
+                                     bool keep_produced) {
   std::unique_lock lock(mutex_);
   wait(lock, timeout);
   const std::size_t keep = std::min(max_items, messages_.size());
   std::vector<Message> older = take_front(messages_.size() - keep);
+  std::vector<Message> newest = take_front(keep);
+  if (keep_produced) {
+    std::vector<Message> skipped;
+    std::vector<Message> kept;
+    for (Message& m : older) (m.kind() == Kind::produced ? kept : skipped).push_back(std::move(m));
+    older = std::move(skipped);
+    messages_.insert(messages_.begin(), std::make_move_iterator(kept.begin()), std::make_move_iterator(kept.end()));
+  }
   if (discarded != nullptr) *discarded = std::move(older);
-  return take_front(keep);
+  return newest;
 }
 
 std::vector<Message> Inbox::receive_all(Timeout timeout) {

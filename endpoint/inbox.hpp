@@ -34,8 +34,9 @@ class Inbox {
 
   [[nodiscard]] std::vector<Message> pop(std::size_t max_items, Timeout timeout);
   // The newest max_items; the older ones are removed and, if asked, handed over in `discarded`.
+  // With `keep_produced`, older produced items are not removed: they stay, in order, for pop().
   [[nodiscard]] std::vector<Message> get_last(std::size_t max_items, Timeout timeout,
-                                              std::vector<Message>* discarded = nullptr);
+                                              std::vector<Message>* discarded = nullptr, bool keep_produced = false);
   [[nodiscard]] std::vector<Message> receive_all(Timeout timeout);
   [[nodiscard]] std::size_t size() const;
 

@@ -81,7 +81,9 @@ class Endpoint {
   // Error(invalid_argument) for max_items 0 (here and in get_last).
   [[nodiscard]] std::vector<Message> pop(std::size_t max_items = 1, Timeout timeout = no_wait);
   // The newest max_items objects (oldest of them first); older ones are discarded (and, for
-  // produced items in AckMode::on_take, acknowledged: the application chose to skip them).
+  // produced items in AckMode::on_take, acknowledged: the application chose to skip them). In
+  // AckMode::manual older produced items are not discarded (they would stay unacknowledged at
+  // the broker until this endpoint stops): they stay in the local queue, in order, for pop().
   [[nodiscard]] std::vector<Message> get_last(std::size_t max_items = 1, Timeout timeout = no_wait);
   [[nodiscard]] std::vector<Message> receive_all(Timeout timeout = no_wait);
 

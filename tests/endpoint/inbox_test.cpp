@@ -88,6 +88,22 @@ TEST(Inbox, DiscardProducedKeepsBroadcastsAndCountsPerGroup) {
   EXPECT_EQ(texts(inbox.receive_all(milliseconds(0))), std::vector<std::string>{"b1"});
 }
 
+// AckMode::manual: older produced items are not skipped (nobody could acknowledge them), older
+// broadcasts are.
+TEST(Inbox, GetLastCanKeepOlderProducedItemsForPop) {
+  Inbox inbox;
+  std::vector<Message> messages;
+  messages.push_back(produced("p1", 1));
+  messages.push_back(text_message("b1"));
+  messages.push_back(produced("p2", 2));
+  messages.push_back(text_message("b2"));
+  inbox.push(std::move(messages));
+  std::vector<Message> discarded;
+  EXPECT_EQ(texts(inbox.get_last(1, milliseconds(0), &discarded, true)), std::vector<std::string>{"b2"});
+  EXPECT_EQ(texts(discarded), std::vector<std::string>{"b1"});
+  EXPECT_EQ(texts(inbox.pop(5, milliseconds(0))), (std::vector<std::string>{"p1", "p2"}));
+}
+
 TEST(Inbox, ReceiveAllTakesEverything) {
   Inbox inbox;
   push(inbox, {"1", "2"});
