@@ -84,7 +84,10 @@ Frames unpack(Frames& wire) {
   const auto* bytes = static_cast<const std::uint8_t*>(wire.front().data());
   const std::size_t size = wire.front().size();
   zmq::message_t header(bytes, std::min(size, header_size));
-  (void)read_header(header);
+  const auto command = static_cast<Command>(read_header(header));
+  if (wire.size() == 2 && !has_payload(command)) {
+    malformed("only BROADCAST, PRODUCE, DELIVER and STATS-REPLY have a frame 1 (their payload)");
+  }
   Frames fields;
   fields.push_back(std::move(header));
   for (std::size_t at = header_size; at < size;) {

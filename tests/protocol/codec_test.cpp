@@ -183,6 +183,11 @@ TEST(Codec, RejectsBrokenFraming) {
       << "three frames";
   EXPECT_EQ(client_error(wire_frames({join + std::string("\0\0\0\x01g", 5), "g"})), ErrorCode::malformed_message)
       << "JOIN has no payload frame";
+  EXPECT_EQ(client_error(wire_frames({join, "g"})), ErrorCode::malformed_message)
+      << "a JOIN's only field in a frame 1 (it used to be read as the group)";
+  EXPECT_EQ(client_error(wire_frames({header(Command::ready) + std::string("\0\0\0\x01g", 5), std::string("\0\0\0\x01", 4)})),
+            ErrorCode::malformed_message)
+      << "READY's credits in a frame 1";
   std::string fields = header(Command::bye);
   for (int i = 0; i < 9; ++i) fields += std::string(4, '\0');
   EXPECT_EQ(client_error(wire_frames({fields})), ErrorCode::malformed_message) << "more than 8 fields";
