@@ -394,7 +394,9 @@ class Endpoint::Impl {
   }
 
   static constexpr std::size_t max_events = 1000;  // unread events beyond this are not kept
-  static constexpr std::size_t max_refusals = 1000;  // nor unread refusals
+  // Unread refusals kept: one per object refused, so this many objects refused in a row before
+  // the application looked (about 100 bytes each).
+  static constexpr std::size_t max_refusals = 65536;
   static constexpr std::size_t max_stats_answers = 16;
 
   EndpointOptions options_;

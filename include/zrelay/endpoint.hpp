@@ -110,7 +110,7 @@ class Endpoint {
   [[nodiscard]] std::string broker_statistics(Timeout timeout = std::chrono::seconds(10));
 
   // What the broker refused since the last call (queue_full, item_dropped, unknown_group, ...).
-  // At most 1000 wait unread; more are counted in statistics().dropped_refusals.
+  // At most 65536 wait unread; more are counted in statistics().dropped_refusals.
   [[nodiscard]] std::vector<Refusal> take_refusals();
 
   // Sends everything still queued, waits for the broker to confirm it handled all of it, closes.
