@@ -130,6 +130,11 @@ void BrokerCore::on(const ClientId& from, Client& client, Hello&& m) {
   // the one the session opened with.
   if (client.messages_in == 1) {
     client.name = std::move(m.name);
+    client.endpoint = m.endpoint_id;
+    if (m.endpoint_id != EndpointId{}) {
+      ProducerTable::Key key{client.user_id, m.endpoint_id};
+      if (producers_.attach(key, budget_has_room(ProducerTable::entry_cost))) client.producer = std::move(key);
+    }
     log(LogEvent::Level::info, describe(client) + ": session opened");
   }
   send(from, Welcome{limits_.max_message_size, version_, instance_,
@@ -208,7 +213,34 @@ bool BrokerCore::fits_budget(const ClientId& from, std::size_t size, std::uint64
   return false;
 }
 
+void BrokerCore::remember_refusal(const ProducerTable::Key& producer, const ErrorReply& reply) {
+  if (budget_has_room(ProducerTable::refusal_cost)) {
+    producers_.refused(producer, reply);
+  } else if (reply.code != ErrorCode::queue_full) {
+    // Refused whole (queue_full may have queued some copies): a resend is judged afresh
+    // rather than answered with nothing.
+    producers_.unapply(producer, reply.seq);
+  }
+}
+
+bool BrokerCore::seen_before(const ClientId& from, const Client& client, std::uint64_t seq) {
+  if (!client.producer) return false;
+  if (auto answers = producers_.seen(*client.producer, seq)) {
+    for (protocol::ErrorReply& reply : *answers) send(from, std::move(reply));
+    return true;
+  }
+  producers_.applied(*client.producer, seq);
+  return false;
+}
+
 void BrokerCore::on(const ClientId& from, Client& client, Broadcast&& m) {
+  if (seen_before(from, client, m.seq)) return;
+  handling_ = Handling{from, m.seq, client.producer ? &*client.producer : nullptr};
+  on_new(from, client, std::move(m));
+  handling_.reset();
+}
+
+void BrokerCore::on_new(const ClientId& from, Client& client, Broadcast&& m) {
   if (!permitted(from, client, Action::broadcast, m.group, m.seq)) return;
   if (m.payload.size() > limits_.max_message_size) {
     error(from, ErrorCode::too_large, m.seq, m.group, "payload over the broker's max_message_size");
@@ -218,11 +250,18 @@ void BrokerCore::on(const ClientId& from, Client& client, Broadcast&& m) {
   if (group == nullptr || !fits_budget(from, m.payload.size(), m.seq, *group)) return;
   ++group->stats.broadcasts;
   zmq::message_t payload = account_.track(std::move(m.payload));
-  group->set_last_value(payload);
+  group->set_last_value(payload, ObjectId{client.endpoint, m.seq, 0});
   for (const ClientId& member : group->members()) deliver_last_value(member, *group);
 }
 
 void BrokerCore::on(const ClientId& from, Client& client, Produce&& m) {
+  if (seen_before(from, client, m.seq)) return;
+  handling_ = Handling{from, m.seq, client.producer ? &*client.producer : nullptr};
+  on_new(from, client, std::move(m));
+  handling_.reset();
+}
+
+void BrokerCore::on_new(const ClientId& from, Client& client, Produce&& m) {
   if (!permitted(from, client, Action::produce, m.group, m.seq)) return;
   if (m.payload.size() > limits_.max_message_size) {
     error(from, ErrorCode::too_large, m.seq, m.group, "payload over the broker's max_message_size");
@@ -243,7 +282,7 @@ void BrokerCore::on(const ClientId& from, Client& client, Produce&& m) {
   Drops drops;  // one item_dropped per object whose items this PRODUCE pushed out, with a count
   for (std::uint32_t i = 0; i < m.copies; ++i) {
     QueuedItem item{i + 1 == m.copies ? std::move(payload) : share(payload), from, m.seq, next_delivery_id_++, 0,
-                    overhead_.charge(item_cost)};
+                    overhead_.charge(item_cost), ObjectId{client.endpoint, m.seq, i + 1}};
     if (auto bounced = group->push(std::move(item))) {
       if (group->options().overflow == Overflow::refuse) {
         refused = m.copies - i;
@@ -362,6 +401,7 @@ void BrokerCore::forget(const ClientId& client, std::optional<GoodbyeReason> rea
   const auto it = clients_.find(client);
   if (it == clients_.end()) return;
   return_held(it->second, nullptr);
+  if (it->second.producer) producers_.detach(*it->second.producer, now_);
   for (const std::string& name : it->second.groups) {
     groups_.at(name).remove_member(client);
     suspended_.erase({name, client});
@@ -435,10 +475,10 @@ void BrokerCore::deliver_produced(const ClientId& to, Group& group, QueuedItem&&
     client->second.held.insert_or_assign(
         item.id, Held{group.name(),
                       QueuedItem{share(item.payload), item.producer, item.seq, item.id, item.attempts,
-                                 overhead_.charge(item_cost)},
+                                 overhead_.charge(item_cost), item.object},
                       ++handed_out_});
   }
-  outbox_.push_back(Outgoing{to, Deliver{group.name(), Kind::produced, item.id, item.attempts, std::move(payload)},
+  outbox_.push_back(Outgoing{to, Deliver{group.name(), Kind::produced, item.id, item.attempts, std::move(payload), item.object},
                              std::move(item.producer), item.seq});
 }
 
@@ -461,15 +501,25 @@ Outgoing BrokerCore::last_value_delivery(const ClientId& to, Client& client, Gro
   ++client.deliveries_out;
   ++group.stats.broadcast_deliveries;
   zmq::message_t payload = delivery_payload(client, *group.last_value());
-  return Outgoing{to, Deliver{group.name(), Kind::broadcast, next_delivery_id_++, 1, std::move(payload)}, {}, 0};
+  return Outgoing{to,
+                  Deliver{group.name(), Kind::broadcast, next_delivery_id_++, 1, std::move(payload), group.last_value_object()},
+                  {},
+                  0};
 }
 
 void BrokerCore::notify_dropped(const Group& group, const Drops& drops) {
   for (const auto& [object, count] : drops) {
-    if (clients_.count(object.first) == 0) continue;
-    error(object.first, ErrorCode::item_dropped, object.second, group.name(),
-          "queue full (max_consumables " + std::to_string(group.options().max_consumables) + "): " +
-              std::to_string(count) + (count == 1 ? " item" : " items") + " of this object dropped for newer ones");
+    const auto producer = clients_.find(object.first);
+    if (producer == clients_.end()) continue;
+    ErrorReply reply{ErrorCode::item_dropped, object.second, group.name(),
+                     "queue full (max_consumables " + std::to_string(group.options().max_consumables) + "): " +
+                         std::to_string(count) + (count == 1 ? " item" : " items") +
+                         " of this object dropped for newer ones"};
+    // A resend hears it too, if the budget has room to remember it.
+    if (producer->second.producer && budget_has_room(ProducerTable::refusal_cost)) {
+      producers_.refused(*producer->second.producer, reply);
+    }
+    send(object.first, std::move(reply));
   }
 }
 
@@ -541,6 +591,7 @@ Group* BrokerCore::requeue(Outgoing&& out, bool peer_gone) {
 void BrokerCore::tick(Clock::time_point now) {
   now_ = now;
   expire_silent();
+  producers_.expire(now_);
   retry_closing();
   for (auto& [id, client] : clients_) flush_backlog(id, &client, client.backlog);
   auto suspended = std::move(suspended_);
@@ -645,6 +696,8 @@ BrokerStatistics BrokerCore::statistics() const {
   for (const auto& [id, closing] : closing_) stats.closing_backlog += closing.backlog.size();
   stats.expired_clients = expired_clients_;
   stats.disconnected_clients = disconnected_clients_;
+  stats.remembered_producers = producers_.size();
+  stats.producer_bytes = producers_.bytes();
   stats.overflowed_clients = overflowed_clients_;
   stats.late_acks = late_acks_;
   stats.refused_sends = refused_sends_;
@@ -695,7 +748,11 @@ ClientStatistics BrokerCore::session_statistics(const ClientId& id, const Client
 std::string BrokerCore::statistics_json() const { return to_json(statistics()); }
 
 void BrokerCore::error(const ClientId& to, ErrorCode code, std::uint64_t seq, std::string group, std::string text) {
-  send(to, ErrorReply{code, seq, std::move(group), std::move(text)});
+  ErrorReply reply{code, seq, std::move(group), std::move(text)};
+  if (handling_ && handling_->producer != nullptr && handling_->from == to && handling_->seq == seq) {
+    remember_refusal(*handling_->producer, reply);
+  }
+  send(to, std::move(reply));
 }
 
 void BrokerCore::send(const ClientId& to, BrokerMessage&& message) {

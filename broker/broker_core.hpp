@@ -19,6 +19,7 @@
 #include "broker/backlog.hpp"
 #include "broker/group.hpp"
 #include "broker/payload_account.hpp"
+#include "broker/producer_table.hpp"
 #include "protocol/messages.hpp"
 
 namespace zrelay::broker {
@@ -81,6 +82,8 @@ class BrokerCore {
   [[nodiscard]] std::vector<LogEvent> take_log();
 
   [[nodiscard]] std::size_t client_count() const noexcept { return clients_.size(); }
+  // The producer table (idempotent producers), for checks.
+  [[nodiscard]] const ProducerTable& producers() const noexcept { return producers_; }
   [[nodiscard]] const Group* group(const std::string& name) const;
   [[nodiscard]] const BrokerLimits& limits() const noexcept { return limits_; }
   [[nodiscard]] BrokerStatistics statistics() const;
@@ -109,6 +112,8 @@ class BrokerCore {
     std::string user_id;
     auth::Identity identity;
     std::string name;  // what it said in HELLO
+    EndpointId endpoint{};  // what it said in HELLO (all zero: none)
+    std::optional<ProducerTable::Key> producer;  // remembered for deduplication
     Clock::time_point last_seen;
     std::set<std::string> groups;
     Charge memberships;  // membership_cost for each of `groups`, in the budget
@@ -129,6 +134,8 @@ class BrokerCore {
   void on(const ClientId& from, Client& client, protocol::Leave&& m);
   void on(const ClientId& from, Client& client, protocol::Broadcast&& m);
   void on(const ClientId& from, Client& client, protocol::Produce&& m);
+  void on_new(const ClientId& from, Client& client, protocol::Broadcast&& m);  // not seen before
+  void on_new(const ClientId& from, Client& client, protocol::Produce&& m);
   void on(const ClientId& from, Client& client, protocol::Ready&& m);
   void on(const ClientId& from, Client& client, protocol::Ping&& m);
   void on(const ClientId& from, Client& client, protocol::Bye&& m);
@@ -186,6 +193,11 @@ class BrokerCore {
   // Items pushed out of a full drop-oldest queue, counted by the object (producer, seq) they were of.
   using Drops = std::map<std::pair<ClientId, std::uint64_t>, std::uint32_t>;
   void notify_dropped(const Group& group, const Drops& drops);
+  // True if this BROADCAST or PRODUCE was applied before in this broker run (a resend after a
+  // lost session): what it was answered then is sent again. Otherwise marks it applied.
+  bool seen_before(const ClientId& from, const Client& client, std::uint64_t seq);
+  // Keeps a refusal of the BROADCAST or PRODUCE being handled for its resends, budget permitting.
+  void remember_refusal(const ProducerTable::Key& producer, const protocol::ErrorReply& reply);
   void error(const ClientId& to, ErrorCode code, std::uint64_t seq, std::string group, std::string text);
   void send(const ClientId& to, protocol::BrokerMessage&& message);
 
@@ -197,6 +209,14 @@ class BrokerCore {
   Clock::time_point now_{};
   PayloadAccount account_;   // payloads
   PayloadAccount overhead_;  // what items cost besides payloads, and small payloads' delivery copies
+  ProducerTable producers_{overhead_, limits_.liveness * 10};
+  // The BROADCAST or PRODUCE being handled, whose refusals the producer table keeps.
+  struct Handling {
+    ClientId from;
+    std::uint64_t seq = 0;
+    const ProducerTable::Key* producer = nullptr;
+  };
+  std::optional<Handling> handling_;
   std::unordered_map<ClientId, Client> clients_;
   std::unordered_map<ClientId, Closing> closing_;
   std::map<std::string, Group> groups_;

@@ -22,10 +22,11 @@ void Group::remove_member(const ClientId& client) {
   remove_from_ready(client);
 }
 
-void Group::set_last_value(zmq::message_t& payload) {
+void Group::set_last_value(zmq::message_t& payload, const ObjectId& object) {
   zmq::message_t copy;
   copy.copy(payload);
   last_value_ = std::move(copy);
+  last_value_object_ = object;
 }
 
 zmq::message_t* Group::last_value() noexcept { return last_value_ ? &*last_value_ : nullptr; }

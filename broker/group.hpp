@@ -9,6 +9,7 @@
 
 #include <zmq.hpp>
 #include <zrelay/broker_options.hpp>
+#include <zrelay/object_id.hpp>
 
 #include "broker/payload_account.hpp"
 
@@ -23,6 +24,7 @@ struct QueuedItem {
   std::uint64_t id = 0;        // the delivery id, kept when the item is delivered again
   std::uint32_t attempts = 0;  // deliveries so far
   Charge charge;               // what the item costs besides its payload, in the broker's budget
+  ObjectId object;             // stable across redeliveries: (producer endpoint id, seq, copy)
 };
 
 struct GroupStats {
@@ -50,7 +52,8 @@ class Group {
   void remove_member(const ClientId& client);
   [[nodiscard]] const std::vector<ClientId>& members() const noexcept { return members_; }
 
-  void set_last_value(zmq::message_t& payload);  // shares the buffer of large messages
+  void set_last_value(zmq::message_t& payload, const ObjectId& object);  // shares the buffer of large messages
+  [[nodiscard]] const ObjectId& last_value_object() const noexcept { return last_value_object_; }
   [[nodiscard]] zmq::message_t* last_value() noexcept;
   [[nodiscard]] std::optional<std::size_t> last_value_size() const noexcept;
 
@@ -83,6 +86,7 @@ class Group {
   GroupOptions options_;
   std::vector<ClientId> members_;  // in join order
   std::optional<zmq::message_t> last_value_;
+  ObjectId last_value_object_;
   std::deque<QueuedItem> queue_;
   std::unordered_map<ClientId, std::int64_t> credits_;
   std::deque<ClientId> ready_;  // members with credits, in turn order; each at most once

@@ -26,7 +26,7 @@ protocol::BrokerMessage shared_copy(protocol::BrokerMessage& message) {
         if constexpr (std::is_same_v<std::decay_t<decltype(m)>, protocol::Deliver>) {
           zmq::message_t payload;
           payload.copy(m.payload);
-          return protocol::Deliver{m.group, m.kind, m.delivery_id, m.attempt, std::move(payload)};
+          return protocol::Deliver{m.group, m.kind, m.delivery_id, m.attempt, std::move(payload), m.object};
         } else {
           return m;
         }
@@ -86,14 +86,24 @@ void RouterLink::handle(Received&& received) {
     core_.reject(received.from, Error(ErrorCode::not_authorized, "message without an authenticated key"));
     return;
   }
+  protocol::Batch<protocol::ClientMessage> batch;
   try {
-    core_.handle(received.from, user_id, protocol::decode_client(received.frames));
-  } catch (const Error& e) {
-    core_.reject(received.from, e, user_id);
-  } catch (const std::exception& e) {  // a fault of ours, e.g. out of memory: this message only
-    core_.reject(received.from,
-                 Error(ErrorCode::internal, std::string("the broker failed to handle this message: ") + e.what()), user_id);
+    batch = protocol::decode_client_batch(received.frames);
+  } catch (const std::exception& e) {  // out of memory: this message only
+    core_.reject(received.from, Error(ErrorCode::internal, std::string("the broker failed to read this message: ") + e.what()),
+                 user_id);
+    return;
   }
+  for (protocol::ClientMessage& message : batch.messages) {  // each as if it had come alone
+    try {
+      core_.handle(received.from, user_id, std::move(message));
+    } catch (const std::exception& e) {  // a fault of ours, e.g. out of memory: this command only
+      core_.reject(received.from,
+                   Error(ErrorCode::internal, std::string("the broker failed to handle this message: ") + e.what()),
+                   user_id);
+    }
+  }
+  if (batch.error) core_.reject(received.from, *batch.error, user_id);
 }
 
 void RouterLink::flush() {

@@ -169,6 +169,8 @@ std::string to_json(const BrokerStatistics& stats) {
         .field("closing_backlog", stats.closing_backlog)
         .field("expired_clients", stats.expired_clients)
         .field("disconnected_clients", stats.disconnected_clients)
+        .field("remembered_producers", stats.remembered_producers)
+        .field("producer_bytes", stats.producer_bytes)
         .field("overflowed_clients", stats.overflowed_clients)
         .field("revoked_clients", stats.revoked_clients)
         .field("late_acks", stats.late_acks)

@@ -65,10 +65,10 @@ bool try_send(zmq::socket_t& socket, protocol::Frames& frames) {
 
 }  // namespace
 
-BrokerLink::BrokerLink(zmq::context_t& context, const EndpointOptions& options)
+BrokerLink::BrokerLink(zmq::context_t& context, const EndpointOptions& options, EndpointId id)
     : context_(context),
       options_(options),
-      session_(options.groups, options.name),
+      session_(options.groups, options.name, 256, id),
       backoff_(options.reconnect),
       random_(std::random_device{}()) {
   connect();
@@ -197,10 +197,11 @@ void BrokerLink::on_broker_message(Clock::time_point now) {
     auto frames = receive_frames(*dealer_);
     if (!frames) break;
     liveness_.heard(now);
-    try {
-      session_.on_message(protocol::decode_broker(*frames));
-    } catch (const Error& e) {
-      session_.fail(Error(e.code(), std::string("the broker sent a message this endpoint cannot read: ") + e.what()));
+    auto batch = protocol::decode_broker_batch(*frames);
+    for (protocol::BrokerMessage& message : batch.messages) session_.on_message(std::move(message));
+    if (batch.error) {
+      session_.fail(Error(batch.error->code(),
+                          std::string("the broker sent a message this endpoint cannot read: ") + batch.error->what()));
       return;
     }
     if (session_.state() == SessionState::reconnecting) {

@@ -35,7 +35,8 @@ class BrokerLink {
  public:
   using Clock = std::chrono::steady_clock;
 
-  BrokerLink(zmq::context_t& context, const EndpointOptions& options);
+  // `id`: this endpoint's id, in every HELLO (Session).
+  BrokerLink(zmq::context_t& context, const EndpointOptions& options, EndpointId id);
   ~BrokerLink();
   BrokerLink(const BrokerLink&) = delete;
   BrokerLink& operator=(const BrokerLink&) = delete;

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
+#include <random>
 #include <thread>
 
 #include "endpoint/ack_queue.hpp"
@@ -18,6 +19,17 @@ namespace zrelay {
 namespace {
 
 using endpoint::SessionState;
+
+// 16 random bytes: another Endpoint, in this process or any other, never has the same.
+EndpointId random_endpoint_id() {
+  std::random_device random;
+  EndpointId id{};
+  for (std::size_t i = 0; i < id.size(); i += 4) {
+    const auto bits = random();
+    for (std::size_t j = 0; j < 4; ++j) id[i + j] = static_cast<std::uint8_t>(bits >> (8 * j));
+  }
+  return id;
+}
 
 zmq::message_t message_of(std::vector<char>&& bytes) {
   if (bytes.empty()) return zmq::message_t();
@@ -62,7 +74,7 @@ class Endpoint::Impl {
   explicit Impl(EndpointOptions options) : options_(std::move(options)), inbox_(options_.max_received_broadcasts) {
     resolve_keys(options_);
     for (const std::string& group : options_.groups) check_group(group);
-    link_ = std::make_unique<endpoint::BrokerLink>(context_, options_);  // throws on a bad address
+    link_ = std::make_unique<endpoint::BrokerLink>(context_, options_, id_);  // throws on a bad address
     const std::string address = "inproc://zrelay-endpoint-" + std::to_string(reinterpret_cast<std::uintptr_t>(this));
     pipe_.bind(address + "-data");
     pipe_.set(zmq::sockopt::sndtimeo, 100);
@@ -179,6 +191,7 @@ class Endpoint::Impl {
   }
 
   endpoint::Inbox& inbox() noexcept { return inbox_; }
+  [[nodiscard]] EndpointId id() const noexcept { return id_; }
   [[nodiscard]] AckMode ack_mode() const noexcept { return options_.ack_mode; }
 
   std::vector<Refusal> take_refusals() {
@@ -400,6 +413,7 @@ class Endpoint::Impl {
   static constexpr std::size_t max_stats_answers = 16;
 
   EndpointOptions options_;
+  const EndpointId id_ = random_endpoint_id();
   zmq::context_t context_{1};
   std::unique_ptr<endpoint::BrokerLink> link_;
   zmq::socket_t pipe_{context_, zmq::socket_type::pair};     // objects and credits, in order
@@ -518,5 +532,6 @@ void Endpoint::stop() {
 }
 
 std::uint64_t Endpoint::max_message_size() const { return impl_->max_message_size(); }
+EndpointId Endpoint::id() const { return impl_->id(); }
 
 }  // namespace zrelay

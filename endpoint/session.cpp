@@ -21,14 +21,14 @@ std::string goodbye_text(GoodbyeReason reason) {
 
 }  // namespace
 
-Session::Session(std::vector<std::string> groups, std::string name, std::size_t ping_every)
-    : groups_(std::move(groups)), name_(std::move(name)), log_(ping_every) {}
+Session::Session(std::vector<std::string> groups, std::string name, std::size_t ping_every, EndpointId endpoint_id)
+    : groups_(std::move(groups)), name_(std::move(name)), endpoint_id_(endpoint_id), log_(ping_every) {}
 
 std::vector<ClientMessage> Session::open() {
   state_ = SessionState::connecting;
   welcomed_ = false;
   std::vector<ClientMessage> messages;
-  messages.emplace_back(Hello{name_});
+  messages.emplace_back(Hello{name_, endpoint_id_});
   pending_joins_.clear();
   for (const std::string& group : groups_) {
     messages.emplace_back(Join{group});
@@ -96,7 +96,7 @@ void Session::on(Left&&) {}
 
 void Session::on(Deliver&& m) {
   if (m.kind == Kind::produced) log_.on_produced_delivery(m.group);
-  deliveries_.emplace_back(std::move(m.group), m.kind, m.delivery_id, std::move(m.payload), m.attempt);
+  deliveries_.emplace_back(std::move(m.group), m.kind, m.delivery_id, std::move(m.payload), m.attempt, m.object);
 }
 
 void Session::on(ErrorReply&& m) {

@@ -38,7 +38,8 @@ enum class SessionState {
 
 class Session {
  public:
-  Session(std::vector<std::string> groups, std::string name, std::size_t ping_every = 256);
+  // `endpoint_id` goes in every HELLO: the broker deduplicates objects sent again by it.
+  Session(std::vector<std::string> groups, std::string name, std::size_t ping_every = 256, EndpointId endpoint_id = {});
 
   // The messages that open a session: HELLO, then a JOIN per group.
   [[nodiscard]] std::vector<protocol::ClientMessage> open();
@@ -94,6 +95,7 @@ class Session {
 
   std::vector<std::string> groups_;
   std::string name_;
+  EndpointId endpoint_id_;
   OutboundLog log_;
   SessionState state_ = SessionState::connecting;
   bool welcomed_ = false;

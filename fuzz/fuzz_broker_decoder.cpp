@@ -3,7 +3,7 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   zrelay::fuzz::decode_round_trip(data, size, [](zrelay::protocol::Frames& frames) {
-    return zrelay::protocol::decode_broker(frames);
+    return zrelay::protocol::decode_broker_batch(frames);
   });
   return 0;
 }

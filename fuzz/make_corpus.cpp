@@ -38,7 +38,14 @@ zmq::message_t text(const std::string& s) { return zmq::message_t(s.data(), s.si
 
 void client_messages() {
   const std::string f = "fuzz_client_decoder";
-  write(f, "hello", join_frames(encode(ClientMessage{Hello{"worker-1"}})));
+  write(f, "hello", join_frames(encode(ClientMessage{Hello{"worker-1", {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}}})));
+  // A batch of three commands (docs/protocol.md's example): both ACKs and the READY in one frame.
+  Frames batch = encode(ClientMessage{Ack{{7}}});
+  const std::string more = encode(ClientMessage{Ack{{9}}})[0].to_string().substr(4) +
+                           encode(ClientMessage{Ready{"g", 16}})[0].to_string().substr(4);
+  batch[0] = zmq::message_t(batch[0].to_string() + more);
+  write(f, "batch", join_frames(batch));
+  write(f, "produce_apart", join_frames(encode(ClientMessage{Produce{10, "work", 1, text(std::string(5000, 'p'))}})));
   write(f, "join", join_frames(encode(ClientMessage{Join{"consumers"}})));
   write(f, "leave", join_frames(encode(ClientMessage{Leave{"consumers"}})));
   write(f, "broadcast", join_frames(encode(ClientMessage{Broadcast{7, "weights", text("I HAVE BEEN BROADCAST")}})));
@@ -64,9 +71,11 @@ void broker_messages() {
   write(f, "joined", join_frames(encode(BrokerMessage{Joined{"consumers"}})));
   write(f, "left", join_frames(encode(BrokerMessage{Left{"consumers"}})));
   write(f, "deliver_broadcast",
-        join_frames(encode(BrokerMessage{Deliver{"weights", zrelay::Kind::broadcast, 12, 1, text("I HAVE BEEN BROADCAST")}})));
+        join_frames(encode(BrokerMessage{Deliver{"weights", zrelay::Kind::broadcast, 12, 1, text("I HAVE BEEN BROADCAST"),
+                                                 zrelay::ObjectId{{0xAB}, 8, 0}}})));
   write(f, "deliver_produced",
-        join_frames(encode(BrokerMessage{Deliver{"work", zrelay::Kind::produced, 13, 2, text("I HAVE BEEN PRODUCED")}})));
+        join_frames(encode(BrokerMessage{Deliver{"work", zrelay::Kind::produced, 13, 2, text("I HAVE BEEN PRODUCED"),
+                                                 zrelay::ObjectId{{0xAB, 0xCD}, 9, 1}}})));
   write(f, "error", join_frames(encode(BrokerMessage{ErrorReply{zrelay::ErrorCode::queue_full, 9, "work", "queue full"}})));
   write(f, "error_no_group",
         join_frames(encode(BrokerMessage{ErrorReply{zrelay::ErrorCode::hello_expected, 0, "", "HELLO first"}})));

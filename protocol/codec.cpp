@@ -36,16 +36,19 @@ void release_packed(void* /*data*/, void* hint) {
   delete static_cast<PackedHeader*>(hint);
 }
 
-// The wire form (docs/protocol.md, "Framing"): the header and every field in one frame, each
-// field as a u32 length and its bytes; a payload over max_inline_payload in a second frame
-// instead, as it is. CURVE seals every frame in a box of its own: a small message costs one.
+// The wire form (docs/protocol.md, "Framing"): a batch frame, here of one command: the batch
+// header, the command's code and the length of its fields, then every field as a u32 length
+// and its bytes; a payload over max_inline_payload goes in a frame of its own instead, as it is,
+// and its field refers to it. CURVE seals every frame in a box of its own: a small message
+// costs one.
 Frames pack(Frames&& fields) {
   const auto command = static_cast<Command>(static_cast<const std::uint8_t*>(fields.front().data())[3]);
   const bool payload_apart = has_payload(command) && fields.back().size() > max_inline_payload;
   const bool payload_inline = has_payload(command) && !payload_apart;
   const std::size_t packed = fields.size() - (payload_apart ? 1 : 0);
-  std::size_t size = header_size;
-  for (std::size_t i = 1; i < packed; ++i) size += 4 + fields[i].size();
+  std::size_t body = payload_apart ? 5 : 0;  // the reference: u32 payload_reference, u8 1
+  for (std::size_t i = 1; i < packed; ++i) body += 4 + fields[i].size();
+  const std::size_t size = header_size + command_header_size + body;
   zmq::message_t head;
   std::unique_ptr<PackedHeader> holder;
   std::uint8_t* out = nullptr;
@@ -56,12 +59,20 @@ Frames pack(Frames&& fields) {
     head.rebuild(size);
     out = static_cast<std::uint8_t*>(head.data());
   }
-  std::memcpy(out, fields.front().data(), header_size);
+  const std::uint8_t batch_header[header_size] = {signature_0, signature_1, version, 0};
+  std::memcpy(out, batch_header, header_size);
   out += header_size;
+  *out++ = static_cast<std::uint8_t>(command);
+  put_u32(out, body);
+  out += 4;
   for (std::size_t i = 1; i < packed; ++i) {
     put_u32(out, fields[i].size());
     if (fields[i].size() != 0) std::memcpy(out + 4, fields[i].data(), fields[i].size());
     out += 4 + fields[i].size();
+  }
+  if (payload_apart) {
+    put_u32(out, payload_reference);
+    out[4] = 1;
   }
   if (payload_inline) {
     holder->payload = std::move(fields.back());
@@ -76,33 +87,78 @@ Frames pack(Frames&& fields) {
   return wire;
 }
 
-// Back from the wire form to one frame per field (header first): what the decoders read.
-// Checks signature and version before anything else, so an old peer gets bad_version.
-Frames unpack(Frames& wire) {
-  if (wire.empty()) malformed("no frames");
-  if (wire.size() > 2) malformed("a message has 1 or 2 frames, got " + std::to_string(wire.size()));
-  const auto* bytes = static_cast<const std::uint8_t*>(wire.front().data());
-  const std::size_t size = wire.front().size();
-  zmq::message_t header(bytes, std::min(size, header_size));
-  const auto command = static_cast<Command>(read_header(header));
-  if (wire.size() == 2 && !has_payload(command)) {
-    malformed("only BROADCAST, PRODUCE, DELIVER and STATS-REPLY have a frame 1 (their payload)");
-  }
-  Frames fields;
-  fields.push_back(std::move(header));
-  for (std::size_t at = header_size; at < size;) {
-    if (fields.size() > max_fields) malformed("more than " + std::to_string(max_fields) + " fields");
-    if (size - at < 4) malformed("a field length is cut off");
-    const std::size_t length = (std::size_t{bytes[at]} << 24) | (std::size_t{bytes[at + 1]} << 16) |
-                               (std::size_t{bytes[at + 2]} << 8) | std::size_t{bytes[at + 3]};
-    at += 4;
-    if (length > size - at) malformed("a field is longer than its frame");
-    fields.emplace_back(bytes + at, length);
-    at += length;
-  }
-  if (wire.size() == 2) fields.push_back(std::move(wire.back()));
-  return fields;
+std::uint32_t get_u32(const std::uint8_t* in) {
+  return (std::uint32_t{in[0]} << 24) | (std::uint32_t{in[1]} << 16) | (std::uint32_t{in[2]} << 8) | in[3];
 }
+
+// Reads a batch frame command by command into one field list each (a header frame first, then
+// one frame per field: what the decoders read), payload references resolved.
+class BatchReader {
+ public:
+  explicit BatchReader(Frames& wire) : wire_(wire), referred_(wire.size(), false) {
+    if (wire.empty()) malformed("no frames");
+    if (wire.size() > max_frames) malformed("a message has at most " + std::to_string(max_frames) + " frames");
+    check_batch_header(wire.front());  // signature and version before anything else (bad_version)
+    if (wire.front().size() > max_batch_bytes) malformed("a batch frame is over 256 KiB");
+    referred_[0] = true;
+  }
+
+  // The next command's fields, or nothing at the end of the batch. Throws for a malformed one.
+  std::optional<Frames> next() {
+    const auto* bytes = static_cast<const std::uint8_t*>(wire_.front().data());
+    const std::size_t size = wire_.front().size();
+    if (at_ == size) {
+      check_every_frame_referred();
+      return std::nullopt;
+    }
+    if (++commands_ > max_batch_commands) malformed("more than " + std::to_string(max_batch_commands) + " commands");
+    if (size - at_ < command_header_size) malformed("a command header is cut off");
+    const auto command = static_cast<Command>(bytes[at_]);
+    const std::size_t length = get_u32(bytes + at_ + 1);
+    at_ += command_header_size;
+    if (length > size - at_) malformed("a command is longer than its batch");
+    Frames fields;
+    fields.push_back(header_frame(command));
+    const std::size_t end = at_ + length;
+    while (at_ < end) {
+      if (fields.size() > max_fields) malformed("more than " + std::to_string(max_fields) + " fields");
+      if (end - at_ < 4) malformed("a field length is cut off");
+      const std::uint32_t field = get_u32(bytes + at_);
+      at_ += 4;
+      if (field == payload_reference) {
+        fields.push_back(referred_frame(command, bytes, end));
+        if (at_ != end) malformed("a payload reference must be the command's last field");
+        continue;
+      }
+      if (field > end - at_) malformed("a field is longer than its command");
+      fields.emplace_back(bytes + at_, field);
+      at_ += field;
+    }
+    return fields;
+  }
+
+ private:
+  zmq::message_t referred_frame(Command command, const std::uint8_t* bytes, std::size_t end) {
+    if (!has_payload(command)) malformed("only a payload may be in a frame of its own");
+    if (end - at_ < 1) malformed("a payload reference is cut off");
+    const std::size_t k = bytes[at_++];
+    if (k == 0 || k >= wire_.size()) malformed("a payload reference to frame " + std::to_string(k) + ", which is not there");
+    if (referred_[k]) malformed("payload frame " + std::to_string(k) + " referred to twice");
+    referred_[k] = true;
+    return std::move(wire_[k]);
+  }
+
+  void check_every_frame_referred() const {
+    for (std::size_t k = 1; k < referred_.size(); ++k) {
+      if (!referred_[k]) malformed("frame " + std::to_string(k) + " is not referred to by any command");
+    }
+  }
+
+  Frames& wire_;
+  std::vector<bool> referred_;
+  std::size_t at_ = header_size;
+  std::size_t commands_ = 0;
+};
 
 template <class... Parts>
 Frames frames_of(Command command, Parts&&... parts) {
@@ -114,7 +170,9 @@ Frames frames_of(Command command, Parts&&... parts) {
 }
 
 struct ClientEncoder {
-  Frames operator()(Hello&& m) { return frames_of(Command::hello, string_frame(m.name)); }
+  Frames operator()(Hello&& m) {
+    return frames_of(Command::hello, string_frame(m.name), zmq::message_t(m.endpoint_id.data(), m.endpoint_id.size()));
+  }
   Frames operator()(Join&& m) { return frames_of(Command::join, string_frame(m.group)); }
   Frames operator()(Leave&& m) { return frames_of(Command::leave, string_frame(m.group)); }
   Frames operator()(Broadcast&& m) {
@@ -140,7 +198,9 @@ struct BrokerEncoder {
   Frames operator()(Left&& m) { return frames_of(Command::left, string_frame(m.group)); }
   Frames operator()(Deliver&& m) {
     return frames_of(Command::deliver, string_frame(m.group), int_frame(static_cast<std::uint8_t>(m.kind)),
-                     int_frame(m.delivery_id), int_frame(m.attempt), std::move(m.payload));
+                     int_frame(m.delivery_id), int_frame(m.attempt),
+                     zmq::message_t(m.object.producer.data(), m.object.producer.size()), int_frame(m.object.seq),
+                     int_frame(m.object.copy), std::move(m.payload));
   }
   Frames operator()(ErrorReply&& m) {
     return frames_of(Command::error, int_frame(static_cast<std::uint16_t>(m.code)), int_frame(m.seq),
@@ -165,8 +225,8 @@ void expect_frames(const Frames& frames, std::size_t count, const char* command)
 ClientMessage decode_client_body(Command command, Frames& f) {
   switch (command) {
     case Command::hello:
-      expect_frames(f, 2, "HELLO");
-      return Hello{read_text(f[1], "name")};
+      expect_frames(f, 3, "HELLO");
+      return Hello{read_text(f[1], "name"), read_endpoint_id(f[2])};
     case Command::join:
       expect_frames(f, 2, "JOIN");
       return Join{read_group(f[1])};
@@ -232,9 +292,14 @@ BrokerMessage decode_broker_body(Command command, Frames& f) {
       expect_frames(f, 2, "LEFT");
       return Left{read_group(f[1])};
     case Command::deliver:
-      expect_frames(f, 6, "DELIVER");
-      return Deliver{read_group(f[1]), read_kind(f[2]), read_int<std::uint64_t>(f[3], "delivery id"),
-                     read_int<std::uint32_t>(f[4], "attempt"), std::move(f[5])};
+      expect_frames(f, 9, "DELIVER");
+      return Deliver{read_group(f[1]),
+                     read_kind(f[2]),
+                     read_int<std::uint64_t>(f[3], "delivery id"),
+                     read_int<std::uint32_t>(f[4], "attempt"),
+                     std::move(f[8]),
+                     ObjectId{read_endpoint_id(f[5]), read_int<std::uint64_t>(f[6], "object seq"),
+                              read_int<std::uint32_t>(f[7], "object copy")}};
     case Command::error:
       expect_frames(f, 5, "ERROR");
       return ErrorReply{static_cast<ErrorCode>(read_int<std::uint16_t>(f[1], "code")),
@@ -253,22 +318,38 @@ BrokerMessage decode_broker_body(Command command, Frames& f) {
   }
 }
 
-Command read_command(const Frames& fields) { return static_cast<Command>(read_header(fields.front())); }
+Command read_command(const Frames& fields) { return static_cast<Command>(static_cast<const std::uint8_t*>(fields.front().data())[3]); }
+
+// Every command of a batch, decoded by `body`; a malformed one ends the batch there.
+template <class Message, class Body>
+Batch<Message> decode_batch(Frames& wire, Body body) {
+  Batch<Message> batch;
+  try {
+    BatchReader reader(wire);
+    while (auto fields = reader.next()) batch.messages.push_back(body(read_command(*fields), *fields));
+  } catch (const Error& e) {
+    batch.error = e;
+  }
+  return batch;
+}
+
+// Exactly one command, or the error.
+template <class Message>
+Message only(Batch<Message>&& batch) {
+  if (batch.error) throw *batch.error;
+  if (batch.messages.size() != 1) malformed("expected one command, got " + std::to_string(batch.messages.size()));
+  return std::move(batch.messages.front());
+}
 
 }  // namespace
 
 Frames encode(ClientMessage&& message) { return std::visit(ClientEncoder{}, std::move(message)); }
 Frames encode(BrokerMessage&& message) { return std::visit(BrokerEncoder{}, std::move(message)); }
 
-ClientMessage decode_client(Frames& frames) {
-  Frames fields = unpack(frames);
-  return decode_client_body(read_command(fields), fields);
-}
-
-BrokerMessage decode_broker(Frames& frames) {
-  Frames fields = unpack(frames);
-  return decode_broker_body(read_command(fields), fields);
-}
+Batch<ClientMessage> decode_client_batch(Frames& frames) { return decode_batch<ClientMessage>(frames, decode_client_body); }
+Batch<BrokerMessage> decode_broker_batch(Frames& frames) { return decode_batch<BrokerMessage>(frames, decode_broker_body); }
+ClientMessage decode_client(Frames& frames) { return only(decode_client_batch(frames)); }
+BrokerMessage decode_broker(Frames& frames) { return only(decode_broker_batch(frames)); }
 
 bool valid_group(std::string_view group) noexcept {
   if (group.empty() || group.size() > max_group_size) return false;

@@ -1,5 +1,7 @@
 #include "protocol/frame_io.hpp"
 
+#include <cstring>
+
 #include "protocol/codec.hpp"
 
 namespace zrelay::protocol::detail {
@@ -36,6 +38,13 @@ std::vector<std::uint64_t> read_ids(const zmq::message_t& frame) {
   return ids;
 }
 
+EndpointId read_endpoint_id(const zmq::message_t& frame) {
+  EndpointId id{};
+  if (frame.size() != id.size()) malformed("an endpoint id is 16 bytes, got " + std::to_string(frame.size()));
+  std::memcpy(id.data(), frame.data(), id.size());
+  return id;
+}
+
 std::string read_group(const zmq::message_t& frame) {
   std::string group(static_cast<const char*>(frame.data()), frame.size());
   if (!valid_group(group)) malformed("invalid group name (1..255 bytes, no control characters)");
@@ -51,9 +60,9 @@ std::string read_text(const zmq::message_t& frame, const char* field) {
   return std::string(static_cast<const char*>(frame.data()), frame.size());
 }
 
-std::uint8_t read_header(const zmq::message_t& frame) {
+void check_batch_header(const zmq::message_t& frame) {
   const auto* bytes = static_cast<const std::uint8_t*>(frame.data());
-  if (frame.size() != header_size || bytes[0] != signature_0 || bytes[1] != signature_1) {
+  if (frame.size() < header_size || bytes[0] != signature_0 || bytes[1] != signature_1) {
     throw Error(ErrorCode::bad_version, "not a zrelay message (bad signature)");
   }
   if (bytes[2] != version) {
@@ -61,7 +70,7 @@ std::uint8_t read_header(const zmq::message_t& frame) {
                 "unsupported protocol version " + std::to_string(bytes[2]) + " (this side speaks " +
                     std::to_string(version) + ")");
   }
-  return bytes[3];
+  if (bytes[3] != 0) malformed("unknown batch flags " + std::to_string(bytes[3]));
 }
 
 }  // namespace zrelay::protocol::detail

@@ -12,6 +12,8 @@
 
 namespace zrelay::protocol::detail {
 
+// The first frame of a command's field list inside the codec (never on the wire as such):
+// signature, version, command.
 [[nodiscard]] zmq::message_t header_frame(Command command);
 [[nodiscard]] zmq::message_t string_frame(std::string_view text);
 
@@ -44,11 +46,12 @@ template <class Int>
 [[nodiscard]] zmq::message_t ids_frame(const std::vector<std::uint64_t>& ids);
 [[nodiscard]] std::vector<std::uint64_t> read_ids(const zmq::message_t& frame);
 
+[[nodiscard]] EndpointId read_endpoint_id(const zmq::message_t& frame);
 [[nodiscard]] std::string read_group(const zmq::message_t& frame);
 [[nodiscard]] std::string read_optional_group(const zmq::message_t& frame);
 [[nodiscard]] std::string read_text(const zmq::message_t& frame, const char* field);
 
-// Checks signature and version; returns the command byte.
-[[nodiscard]] std::uint8_t read_header(const zmq::message_t& frame);
+// Checks the batch frame's signature and version (bad_version) and flags (malformed_message).
+void check_batch_header(const zmq::message_t& frame);
 
 }  // namespace zrelay::protocol::detail

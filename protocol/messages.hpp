@@ -9,6 +9,7 @@
 #include <zmq.hpp>
 #include <zrelay/error.hpp>
 #include <zrelay/kind.hpp>
+#include <zrelay/object_id.hpp>
 
 namespace zrelay::protocol {
 
@@ -34,7 +35,8 @@ enum class Command : std::uint8_t {
 };
 
 // --- client to broker ---
-struct Hello { std::string name; };
+// `endpoint_id`: random per Endpoint, the same across its sessions; all zero for none.
+struct Hello { std::string name; EndpointId endpoint_id{}; };
 struct Join { std::string group; };
 struct Leave { std::string group; };
 struct Broadcast { std::uint64_t seq = 0; std::string group; zmq::message_t payload; };
@@ -65,6 +67,7 @@ struct Deliver {
   std::uint64_t delivery_id = 0;  // a produced item keeps its id when it is delivered again
   std::uint32_t attempt = 1;      // 1 for the first delivery of an item, 2 for the next, ...
   zmq::message_t payload;
+  ObjectId object;                // stable across redeliveries (on the wire before the payload)
 };
 struct ErrorReply { ErrorCode code = ErrorCode::ok; std::uint64_t seq = 0; std::string group; std::string text; };
 struct Pong { std::uint64_t token = 0; };

@@ -50,6 +50,10 @@ struct BrokerStatistics {
   std::uint64_t overhead_bytes = 0;  // counted against it too: item costs, copies of small payloads in flight
   std::uint64_t expired_clients = 0;     // forgotten after the liveness window
   std::uint64_t disconnected_clients = 0;  // forgotten when their connection closed
+  // Producers (key, endpoint id) remembered for deduplication, and what they cost in the budget
+  // (part of overhead_bytes).
+  std::uint64_t remembered_producers = 0;
+  std::uint64_t producer_bytes = 0;
   std::uint64_t overflowed_clients = 0;  // forgotten for leaving too many replies unread
   std::uint64_t late_acks = 0;           // acks for items no longer held by that client
   std::uint64_t refused_sends = 0;       // messages a client's full send queue refused, tried again later

@@ -121,6 +121,10 @@ class Endpoint {
   void stop();
 
   [[nodiscard]] std::uint64_t max_message_size() const;
+  // This endpoint's id (random, chosen when it was created): the producer part of the
+  // ObjectId of everything it sends. Its sessions all use it, so the broker applies an object
+  // it sends again after a lost session only once.
+  [[nodiscard]] EndpointId id() const;
 
  private:
   class Impl;

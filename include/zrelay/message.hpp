@@ -9,6 +9,7 @@
 
 #include <zmq.hpp>
 #include <zrelay/kind.hpp>
+#include <zrelay/object_id.hpp>
 #include <zrelay/serialization.hpp>
 
 namespace zrelay {
@@ -16,11 +17,12 @@ namespace zrelay {
 class Message {
  public:
   Message(std::string group, Kind kind, std::uint64_t delivery_id, zmq::message_t&& payload,
-          std::uint32_t attempt = 1)
+          std::uint32_t attempt = 1, ObjectId object = {})
       : group_(std::move(group)),
         kind_(kind),
         delivery_id_(delivery_id),
         attempt_(attempt),
+        object_(object),
         payload_(std::make_shared<const zmq::message_t>(std::move(payload))) {}
 
   [[nodiscard]] const std::string& group() const noexcept { return group_; }
@@ -30,6 +32,9 @@ class Message {
   [[nodiscard]] std::uint64_t delivery_id() const noexcept { return delivery_id_; }
   // 1 for the first delivery of an item, more if it was delivered before (to this or another endpoint).
   [[nodiscard]] std::uint32_t attempt() const noexcept { return attempt_; }
+  // The object's stable identity: the same when it is delivered again, in this broker run or
+  // after a restart (docs/reliability.md says when a duplicate can still reach a consumer).
+  [[nodiscard]] const ObjectId& object_id() const noexcept { return object_; }
 
   [[nodiscard]] std::span<const std::byte> bytes() const noexcept {
     return {static_cast<const std::byte*>(payload_->data()), payload_->size()};
@@ -51,6 +56,7 @@ class Message {
   Kind kind_;
   std::uint64_t delivery_id_;
   std::uint32_t attempt_;
+  ObjectId object_;
   std::shared_ptr<const zmq::message_t> payload_;
 };
 

@@ -37,7 +37,7 @@ TEST(BrokerCoreSimulation, InvariantsHoldOnEverySeededSchedule) {
     return;
   }
   const bool soak = std::getenv("ZRELAY_SOAK") != nullptr;
-  const std::uint64_t seeds = soak ? 200000 : 2000;
+  const std::uint64_t seeds = soak ? 200000 : 10000;
   std::size_t deliveries = 0;
   for (std::uint64_t seed = 0; seed < seeds; ++seed) {
     const std::string broken = run_schedule(seed, 400, &deliveries);

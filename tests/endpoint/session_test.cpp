@@ -18,6 +18,19 @@ TEST(Session, OpensWithHelloThenJoins) {
   EXPECT_EQ(session.state(), SessionState::connecting);
 }
 
+TEST(Session, EveryHelloCarriesTheEndpointIdAndDeliveriesTheirObjectId) {
+  const EndpointId id{7, 7, 7};
+  Session session({}, "me", 256, id);
+  EXPECT_EQ(std::get<Hello>(session.open()[0]).endpoint_id, id);
+  session.on_message(Welcome{1000, "v"});
+  session.lose("gone");
+  EXPECT_EQ(std::get<Hello>(session.open()[0]).endpoint_id, id) << "the same on a new session";
+  session.on_message(Deliver{"g", Kind::produced, 3, 1, zmq::message_t(std::string("x")), ObjectId{{1}, 9, 2}});
+  const auto got = session.take_deliveries();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].object_id(), (ObjectId{{1}, 9, 2}));
+}
+
 TEST(Session, ActiveOnlyAfterWelcomeAndEveryJoined) {
   Session session({"a", "b"}, "me");
   (void)session.open();

@@ -81,7 +81,7 @@ class AuthorizedAttacker : public ::testing::Test {
   [[nodiscard]] CurvePeer session(const Certificate& who, std::optional<std::string> routing_id = std::nullopt) {
     CurvePeer peer(port, testing::curve_key_from_z85(broker_cert.public_key()), testing::curve_keys_from_z85(who.public_key(), who.secret_key()),
                    std::move(routing_id));
-    send(peer, {header(0x01), who.name()});
+    send(peer, {header(0x01), who.name(), testing::no_endpoint_id});
     const auto welcome = receive(peer, 10s);
     if (!welcome || welcome->at(0) != header(0x81)) throw std::runtime_error("no WELCOME for " + who.name());
     return peer;
@@ -223,7 +223,7 @@ TEST_F(AuthorizedAttacker, AnEndlessMultipartMessageIsCutOffAtTheBound) {
 TEST_F(AuthorizedAttacker, ManyCopiesOfTinyItemsStayWithinTheBudget) {
   start({"--max-payload-bytes", std::to_string(MiB)});
   auto peer = testing::RawClient(context, address, broker_cert.public_key(), worker);
-  peer.send({header(0x01), "copies"});
+  peer.send({header(0x01), "copies", testing::no_endpoint_id});
   ASSERT_EQ(peer.receive().at(0), header(0x81));
   for (std::uint64_t i = 1; i <= 120; ++i) {
     peer.send({header(0x05), u64(i), "g" + std::to_string(i % 60), u32(65535), "x"});
@@ -239,7 +239,7 @@ TEST_F(AuthorizedAttacker, AConsumerThatNeverAcksHoldsAtMostItsBound) {
   liveness_ms = "60000";  // the consumer only reads: it must not expire while the producer works
   start({"--max-client-unacked", "1000"});
   auto peer = testing::RawClient(context, address, broker_cert.public_key(), worker);
-  peer.send({header(0x01), "hoarder"});
+  peer.send({header(0x01), "hoarder", testing::no_endpoint_id});
   ASSERT_EQ(peer.receive().at(0), header(0x81));
   peer.send({header(0x02), "jobs"});
   ASSERT_EQ(peer.receive().at(0), header(0x82));
@@ -263,7 +263,7 @@ TEST_F(AuthorizedAttacker, ACreditHoarderThatNeverReadsCostsNoWorkPerTick) {
   start();
   testing::RawClient hoarder(context, address, broker_cert.public_key(), worker,
                              [](zmq::socket_t& s) { s.set(zmq::sockopt::rcvhwm, 4); });
-  hoarder.send({header(0x01), "hoarder"});
+  hoarder.send({header(0x01), "hoarder", testing::no_endpoint_id});
   ASSERT_EQ(hoarder.receive().at(0), header(0x81));
   Endpoint producer(endpoint_options({}));
   const auto group = [](int g) { return "hoard" + std::to_string(g); };
@@ -309,7 +309,7 @@ TEST_F(AuthorizedAttacker, CopiesOfSmallBroadcastsToMembersThatNeverReadAreCharg
       s.set(zmq::sockopt::rcvhwm, 4);
       s.set(zmq::sockopt::rcvbuf, 4096);
     });
-    members.back().send({header(0x01), "deaf"});
+    members.back().send({header(0x01), "deaf", testing::no_endpoint_id});
     ASSERT_EQ(members.back().receive().at(0), header(0x81));
     members.back().send({header(0x02), "w"});
     ASSERT_EQ(members.back().receive().at(0), header(0x82));
@@ -333,7 +333,7 @@ TEST_F(AuthorizedAttacker, ManyMembershipsCostNoWorkWhileIdle) {
   std::vector<testing::RawClient> members;
   for (int c = 0; c < 10; ++c) {
     members.emplace_back(context, address, broker_cert.public_key(), worker);
-    members.back().send({header(0x01), "member"});
+    members.back().send({header(0x01), "member", testing::no_endpoint_id});
     ASSERT_EQ(members.back().receive().at(0), header(0x81));
     for (int g = 0; g < 10000; ++g) {
       members.back().send({header(0x02), "many" + std::to_string(g)});

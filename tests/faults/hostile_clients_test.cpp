@@ -98,7 +98,7 @@ class HostileClients : public ::testing::Test {
   }
 
   static void hello(testing::RawClient& peer) {
-    peer.send({header(0x01), "hostile"});
+    peer.send({header(0x01), "hostile", testing::no_endpoint_id});
     ASSERT_EQ(peer.receive().at(0), header(0x81)) << "no WELCOME";
   }
 

@@ -38,6 +38,10 @@ TEST(MemoryBound, FloodAgainstSlowConsumersStaysUnderTheBrokersBudget) {
   options.broker_public_key = key;
   options.certificate_file = dir / "state" / "client";
   Endpoint producer(options);
+  // The consumer that drains the ledger at the end joins now: at the end the budget is full.
+  EndpointOptions consumer_options = options;
+  consumer_options.groups = {"work"};
+  Endpoint consumer(consumer_options);
   auto frozen = testing::start_consumer(address, key, dir / "state" / "client", "weights", 1, 0);
   ASSERT_TRUE(frozen->wait_for("ready", 20s).has_value()) << frozen->output();
   frozen->signal(SIGSTOP);
@@ -70,8 +74,6 @@ TEST(MemoryBound, FloodAgainstSlowConsumersStaysUnderTheBrokersBudget) {
   EXPECT_EQ(producer.statistics().dropped_refusals, 0u);
 
   // Ledger: every item is either in the queue (taken now) or was refused with an error.
-  options.groups = {"work"};
-  Endpoint consumer(options);
   std::size_t drained = 0;
   for (;;) {
     consumer.notify("work", -1);

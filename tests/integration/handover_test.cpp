@@ -56,6 +56,36 @@ TEST_F(Handover, CreditsOfItemsNotTakenComeBackAfterABlip) {
   EXPECT_EQ(proxy.accepted(), 2u);
 }
 
+// A producer whose connection blips while it sends: what the broker handled but had not
+// confirmed is sent again on the new session, and the broker applies it once (idempotent
+// producer), so the queue holds each item exactly once, with the object id it was sent as.
+TEST_F(Handover, ObjectsSentAgainAfterBlipsAreQueuedOnce) {
+  testing::TcpProxy proxy(port_of(broker->endpoint()));
+  auto producer = endpoint_through(proxy, {});
+  constexpr int items = 3000;
+  for (int i = 0; i < items; ++i) {
+    producer->produce(i, "jobs");
+    if (i % 500 == 250) proxy.cut();  // objects on their way and unconfirmed ones are resent
+  }
+  producer->sync(20s);
+  EXPECT_GE(producer->statistics().sessions, 2u);
+  EXPECT_GT(producer->statistics().resent, 0u) << "no object was sent again: the test shows nothing";
+
+  auto consumer = endpoint({"jobs"});
+  consumer->notify("jobs", items + 10);
+  std::set<int> values;
+  std::set<ObjectId> objects;
+  for (const Message& m : receive(*consumer, items, 20s)) {
+    EXPECT_TRUE(values.insert(m.as<int>()).second) << "item " << m.as<int>() << " queued twice";
+    EXPECT_TRUE(objects.insert(m.object_id()).second);
+    EXPECT_EQ(m.object_id().producer, producer->id());
+    EXPECT_EQ(m.object_id().copy, 1u);
+  }
+  EXPECT_EQ(values.size(), static_cast<std::size_t>(items));
+  consumer->sync();
+  EXPECT_TRUE(consumer->receive_all().empty()) << "more items than were produced";
+}
+
 // One PRODUCE of 65535 copies into a drop-oldest queue of 10 with no consumer: one item_dropped
 // with the count, and the producer keeps its session (before, 65525 errors overflowed its
 // backlog: it was forgotten, resent the PRODUCE, and so on forever).

@@ -56,7 +56,7 @@ std::uint64_t acked_in(const BrokerStatistics& stats, const std::string& group) 
 
 TEST_F(RawClientTest, SpeaksTheProtocolWithPlainLibzmq) {
   RawClient client(context, *broker, client_key);
-  client.send({header(0x01), "python-worker"});
+  client.send({header(0x01), "python-worker", testing::no_endpoint_id});
   const auto welcome = client.receive();
   ASSERT_EQ(welcome.size(), 6u);
   EXPECT_EQ(welcome[0], header(0x81));
@@ -72,12 +72,16 @@ TEST_F(RawClientTest, SpeaksTheProtocolWithPlainLibzmq) {
   cpp->sync();
   client.send({header(0x06), "g", i32(1)});
   const auto deliver = client.receive();
-  ASSERT_EQ(deliver.size(), 6u);
+  ASSERT_EQ(deliver.size(), 9u);
   EXPECT_EQ(deliver[0], header(0x84));
   EXPECT_EQ(deliver[1], "g");
   EXPECT_EQ(deliver[2], std::string(1, '\x02'));
   EXPECT_EQ(deliver[4], u32(1)) << "first attempt";
-  EXPECT_EQ(deliver[5], "from C++");
+  const EndpointId producer = cpp->id();
+  EXPECT_EQ(deliver[5], std::string(producer.begin(), producer.end())) << "object id: the producer's endpoint id";
+  EXPECT_EQ(deliver[6], u64(1)) << "object id: its seq";
+  EXPECT_EQ(deliver[7], u32(1)) << "object id: copy 1";
+  EXPECT_EQ(deliver[8], "from C++");
   client.send({header(0x09), deliver[3]});  // ACK its delivery id
   EXPECT_EQ(acked_in(wait_for_stats(*broker, [](const auto& s) { return acked_in(s, "g") == 1; }), "g"), 1u);
 
@@ -87,7 +91,7 @@ TEST_F(RawClientTest, SpeaksTheProtocolWithPlainLibzmq) {
 
 TEST_F(RawClientTest, AnItemHeldAtByeGoesToAnotherConsumerWithItsId) {
   RawClient client(context, *broker, client_key);
-  client.send({header(0x01), "holder"});
+  client.send({header(0x01), "holder", testing::no_endpoint_id});
   (void)client.receive();
   client.send({header(0x02), "g"});
   (void)client.receive();
@@ -97,7 +101,7 @@ TEST_F(RawClientTest, AnItemHeldAtByeGoesToAnotherConsumerWithItsId) {
   auto cpp = endpoint({"g"});
   cpp->produce_raw(std::string_view("work"), "g");
   const auto deliver = client.receive();
-  ASSERT_EQ(deliver.size(), 6u);
+  ASSERT_EQ(deliver.size(), 9u);
   client.send({header(0x08)});  // BYE without ACK
   EXPECT_EQ(client.receive(), (Frames{header(0x87), std::string(1, '\0')}));
   cpp->notify("g", 1);
@@ -112,7 +116,7 @@ TEST_F(RawClientTest, StopSaysGoodbyeShuttingDownToEveryClient) {
   RawClient first(context, *broker, client_key);
   RawClient second(context, *broker, client_key);
   for (RawClient* client : {&first, &second}) {
-    client->send({header(0x01), "raw"});
+    client->send({header(0x01), "raw", testing::no_endpoint_id});
     (void)client->receive();
   }
   EXPECT_TRUE(broker->serving());
@@ -129,7 +133,7 @@ TEST_F(RawClientTest, ASilentClientGetsGoodbyeExpired) {
   limits.liveness = std::chrono::milliseconds(200);
   start_broker(limits);
   RawClient client(context, *broker, client_key);
-  client.send({header(0x01), "silent"});
+  client.send({header(0x01), "silent", testing::no_endpoint_id});
   const auto welcome = client.receive();
   ASSERT_EQ(welcome.size(), 6u);
   EXPECT_EQ(welcome[4], u32(20));
@@ -146,9 +150,30 @@ TEST_F(RawClientTest, CommandBeforeHelloIsRefused) {
   EXPECT_EQ(client.receive_error_code(), static_cast<std::uint16_t>(ErrorCode::hello_expected));
 }
 
+// Several commands in one batch frame (what a client in another language may send): each is
+// handled as if it came alone, in order; a malformed one ends the batch, the ones before stand.
+TEST_F(RawClientTest, ABatchOfCommandsIsHandledInOrderUntilAMalformedOne) {
+  RawClient client(context, *broker, client_key);
+  client.send({header(0x01), "batcher", testing::no_endpoint_id});
+  (void)client.receive();
+  const auto command_of = [](const Frames& fields) { return testing::wire(fields).at(0).substr(4); };
+  std::string batch = std::string("ZR\x03\x00", 4) + command_of({header(0x02), "g"}) +
+                      command_of({header(0x06), "g", i32(2)}) + command_of({header(0x07), u64(41)});
+  client.send_wire({batch});
+  EXPECT_EQ(client.receive(), (Frames{header(0x82), "g"}));
+  EXPECT_EQ(client.receive(), (Frames{header(0x86), u64(41)}));
+
+  batch = std::string("ZR\x03\x00", 4) + command_of({header(0x07), u64(42)}) + std::string("\x7E\0\0\0\0", 5) +
+          command_of({header(0x07), u64(43)});
+  client.send_wire({batch});
+  EXPECT_EQ(client.receive(), (Frames{header(0x86), u64(42)})) << "the command before the bad one stands";
+  EXPECT_EQ(client.receive_error_code(), static_cast<std::uint16_t>(ErrorCode::malformed_message));
+  client.expect_pong(44);  // 43 was dropped with the rest of the batch
+}
+
 TEST_F(RawClientTest, MalformedMessagesGetErrorsAndTheBrokerKeepsServing) {
   RawClient client(context, *broker, client_key);
-  client.send({header(0x01), ""});
+  client.send({header(0x01), "", testing::no_endpoint_id});
   (void)client.receive();
   const std::vector<std::pair<Frames, ErrorCode>> cases = {
       {{"garbage"}, ErrorCode::bad_version},
@@ -179,7 +204,7 @@ TEST_F(RawClientTest, MalformedMessagesGetErrorsAndTheBrokerKeepsServing) {
 
 TEST_F(RawClientTest, ThousandsOfFramesInOneMessageAreDroppedWithBoundedMemory) {
   RawClient client(context, *broker, client_key);
-  client.send({header(0x01), ""});
+  client.send({header(0x01), "", testing::no_endpoint_id});
   (void)client.receive();
   client.send_wire(Frames(20000, std::string(16, 'f')));
   EXPECT_EQ(client.receive_error_code(), static_cast<std::uint16_t>(ErrorCode::malformed_message));
@@ -192,9 +217,10 @@ TEST_F(RawClientTest, FrameOverMaxMessageSizeDisconnectsOnlyTheSender) {
   start_broker(limits);
   auto bystander = endpoint({"g"});
   RawClient client(context, *broker, client_key);
-  client.send({header(0x01), ""});
+  client.send({header(0x01), "", testing::no_endpoint_id});
   (void)client.receive();
-  client.send({header(0x04), u64(1), "g", std::string(256 * 1024, 'x')});
+  // Over max_message_size + 256 KiB (the largest batch frame): libzmq's ZMQ_MAXMSGSIZE.
+  client.send({header(0x04), u64(1), "g", std::string(64 * 1024 + 256 * 1024 + 1, 'x')});
   // The broker drops the connection; libzmq reconnects on its own, as a new, unknown client.
   std::optional<Frames> reply;
   for (int attempt = 0; attempt < 40 && !reply; ++attempt) {

@@ -52,6 +52,8 @@ ErrorCode client_error(Frames frames) {
 
 TEST(Codec, ClientMessagesRoundTrip) {
   EXPECT_EQ(round_trip_client<Hello>(Hello{"worker-1"}).name, "worker-1");
+  const EndpointId id{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+  EXPECT_EQ(round_trip_client<Hello>(Hello{"w", id}).endpoint_id, id);
   EXPECT_EQ(round_trip_client<Join>(Join{"consumers"}).group, "consumers");
   EXPECT_EQ(round_trip_client<Leave>(Leave{"consumers"}).group, "consumers");
   const auto broadcast = round_trip_client<Broadcast>(Broadcast{7, "g", zmq::message_t(std::string("weights"))});
@@ -79,7 +81,10 @@ TEST(Codec, BrokerMessagesRoundTrip) {
   EXPECT_EQ(welcome.liveness_ms, 3000u);
   EXPECT_EQ(round_trip_broker<Joined>(Joined{"g"}).group, "g");
   EXPECT_EQ(round_trip_broker<Left>(Left{"g"}).group, "g");
-  const auto deliver = round_trip_broker<Deliver>(Deliver{"g", Kind::produced, 99, 3, zmq::message_t(std::string("p"))});
+  const ObjectId object{{9, 8, 7}, 0xFFFFFFFFFFull, 65535};
+  const auto deliver =
+      round_trip_broker<Deliver>(Deliver{"g", Kind::produced, 99, 3, zmq::message_t(std::string("p")), object});
+  EXPECT_EQ(deliver.object, object);
   EXPECT_EQ(deliver.kind, Kind::produced);
   EXPECT_EQ(deliver.delivery_id, 99u);
   EXPECT_EQ(deliver.attempt, 3u);
@@ -122,10 +127,11 @@ TEST(Codec, RejectsUnknownGoodbyeReason) {
   EXPECT_THROW((void)decode_broker(frames), Error);
 }
 
-TEST(Codec, HeaderIsSignatureVersionCommand) {
+// docs/protocol.md's first example: `JOIN "g"` as a batch of one command.
+TEST(Codec, ABatchFrameIsSignatureVersionFlagsThenCommands) {
   Frames frames = encode(ClientMessage{Join{"g"}});
-  ASSERT_EQ(frames.size(), 1u) << "fields travel in the header frame";
-  EXPECT_EQ(frames[0].to_string(), header(Command::join) + std::string("\0\0\0\x01g", 5));
+  ASSERT_EQ(frames.size(), 1u) << "fields travel in the batch frame";
+  EXPECT_EQ(frames[0].to_string(), std::string("ZR\x03\x00" "\x02" "\0\0\0\x05" "\0\0\0\x01g", 14));
 }
 
 TEST(Codec, SmallPayloadsTravelInTheHeaderFrameLargeOnesApart) {
@@ -210,6 +216,70 @@ TEST(Codec, RejectsMalformedMessages) {
   Frames many = frames_of({header(Command::bye)});
   for (int i = 0; i < 8; ++i) many.emplace_back();  // 9 frames on the wire
   EXPECT_EQ(client_error(std::move(many)), ErrorCode::malformed_message);
+}
+
+// docs/protocol.md's batch example: ACK [7], ACK [9], READY "g" 16 in one frame.
+std::string batch_example() {
+  return std::string("ZR\x03\x00", 4) +                                                 //
+         std::string("\x09\0\0\0\x0C" "\0\0\0\x08" "\0\0\0\0\0\0\0\x07", 17) +  //
+         std::string("\x09\0\0\0\x0C" "\0\0\0\x08" "\0\0\0\0\0\0\0\x09", 17) +  //
+         std::string("\x06\0\0\0\x0D" "\0\0\0\x01g" "\0\0\0\x04" "\0\0\0\x10", 18);
+}
+
+TEST(CodecBatch, EveryCommandOfABatchIsDecodedInOrder) {
+  Frames frames = wire_frames({batch_example()});
+  auto batch = decode_client_batch(frames);
+  ASSERT_FALSE(batch.error.has_value()) << batch.error->what();
+  ASSERT_EQ(batch.messages.size(), 3u);
+  EXPECT_EQ(std::get<Ack>(batch.messages[0]).delivery_ids, std::vector<std::uint64_t>{7});
+  EXPECT_EQ(std::get<Ack>(batch.messages[1]).delivery_ids, std::vector<std::uint64_t>{9});
+  EXPECT_EQ(std::get<Ready>(batch.messages[2]).credits, 16);
+  EXPECT_EQ(batch_example().size(), 56u) << "the size docs/protocol.md gives";
+  Frames again = wire_frames({batch_example()});
+  EXPECT_THROW((void)decode_client(again), Error) << "decode_client wants exactly one command";
+}
+
+TEST(CodecBatch, AMalformedCommandEndsTheBatchTheOnesBeforeStand) {
+  std::string frame = batch_example();
+  frame[4 + 17] = '\x7F';  // the second command's code: unknown
+  Frames frames = wire_frames({frame});
+  auto batch = decode_client_batch(frames);
+  ASSERT_EQ(batch.messages.size(), 1u);
+  ASSERT_TRUE(batch.error.has_value());
+  EXPECT_EQ(batch.error->code(), ErrorCode::malformed_message);
+}
+
+TEST(CodecBatch, FlagsAndLimitsOfTheBatchFrame) {
+  std::string flagged = batch_example();
+  flagged[3] = '\x01';
+  EXPECT_EQ(client_error(wire_frames({flagged})), ErrorCode::malformed_message) << "unknown flags";
+  EXPECT_EQ(client_error(wire_frames({std::string("ZR\x02\x00", 4)})), ErrorCode::bad_version);
+  const std::string ping = std::string("\x07\0\0\0\x0C" "\0\0\0\x08", 9) + std::string(8, '\0');
+  std::string many("ZR\x03\x00", 4);
+  for (int i = 0; i < 1025; ++i) many += ping;
+  Frames frames = wire_frames({many});
+  auto batch = decode_client_batch(frames);
+  EXPECT_EQ(batch.messages.size(), 1024u);
+  ASSERT_TRUE(batch.error.has_value()) << "more than 1024 commands";
+  std::string big("ZR\x03\x00", 4);
+  while (big.size() <= max_batch_bytes) big += ping;
+  EXPECT_EQ(client_error(wire_frames({big})), ErrorCode::malformed_message) << "a batch frame over 256 KiB";
+}
+
+TEST(CodecBatch, PayloadReferencesAreCheckedOneByOne) {
+  const std::string produce_to_frame_1 = std::string("ZR\x03\x00", 4) + std::string("\x05\0\0\0\x1E", 5) +
+                                         std::string("\0\0\0\x08\0\0\0\0\0\0\0\x01" "\0\0\0\x01g" "\0\0\0\x04\0\0\0\x01", 25) +
+                                         std::string("\xFF\xFF\xFF\xFF\x01", 5);
+  Frames good = wire_frames({produce_to_frame_1, "payload"});
+  EXPECT_EQ(std::get<Produce>(decode_client(good)).payload.to_string(), "payload");
+  EXPECT_EQ(client_error(wire_frames({produce_to_frame_1})), ErrorCode::malformed_message) << "frame 1 missing";
+  EXPECT_EQ(client_error(wire_frames({produce_to_frame_1, "payload", "extra"})), ErrorCode::malformed_message)
+      << "a frame nobody refers to";
+  std::string twice("ZR\x03\x00", 4);
+  twice += produce_to_frame_1.substr(4) + produce_to_frame_1.substr(4);
+  EXPECT_EQ(client_error(wire_frames({twice, "payload"})), ErrorCode::malformed_message) << "frame 1 referred to twice";
+  const std::string join_ref = std::string("ZR\x03\x00", 4) + std::string("\x02\0\0\0\x05" "\xFF\xFF\xFF\xFF\x01", 10);
+  EXPECT_EQ(client_error(wire_frames({join_ref, "g"})), ErrorCode::malformed_message) << "a JOIN's group by reference";
 }
 
 TEST(Codec, RejectsUnknownDeliveryKind) {

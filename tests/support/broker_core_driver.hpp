@@ -11,6 +11,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -68,7 +69,7 @@ class BrokerCoreDriver {
     static constexpr std::uint8_t ops[] = {0, 0, 1, 1, 1, 2, 3, 4, 4, 4, 4, 5, 5, 5, 5, 6, 6, 6,
                                            7, 8, 9, 9, 10, 10, 10, 10, 11, 11, 12, 13, 14};
     switch (ops[in.below(sizeof ops)]) {
-      case 0: handle(client, protocol::Hello{client}); break;
+      case 0: handle(client, protocol::Hello{client, endpoint_id(client)}); break;  // the same endpoint again
       case 1: handle(client, protocol::Join{group}); break;
       case 2: handle(client, protocol::Leave{group}); break;
       case 3: handle(client, protocol::Broadcast{in.u8(), group, payload(in)}); break;
@@ -84,6 +85,7 @@ class BrokerCoreDriver {
       case 14: if (in.below(3) == 0) close_connection(client); break;  // rarer than BYE
       default: core_->reject(client, Error(ErrorCode::malformed_message, "fuzz"), key(client)); collect(); break;
     }
+    forget_objects_of_forgotten_producers();
     check();
   }
 
@@ -96,9 +98,10 @@ class BrokerCoreDriver {
     const BrokerStatistics stats = core_->statistics();
     std::uint64_t queued = 0;
     for (const auto& group : stats.groups) queued += group.queued;
-    if (stats.overhead_bytes != queued * broker::BrokerCore::item_cost) {
+    if (stats.overhead_bytes != queued * broker::BrokerCore::item_cost + stats.producer_bytes) {
       throw InvariantBroken("after shutdown " + std::to_string(stats.overhead_bytes) + " overhead bytes for " +
-                            std::to_string(queued) + " queued items");
+                            std::to_string(queued) + " queued items and " + std::to_string(stats.producer_bytes) +
+                            " bytes of remembered producers");
     }
     const broker::PayloadAccount payloads = core_->account();
     const broker::PayloadAccount overhead = core_->overhead();
@@ -204,10 +207,45 @@ class BrokerCoreDriver {
     collect();
   }
 
+  // The core deduplicates an endpoint's objects only while it remembers the endpoint (a bounded
+  // window after its last session, budget permitting): once it forgot it, a resend may be
+  // applied again, as docs/protocol.md says.
+  void forget_objects_of_forgotten_producers() {
+    for (auto& [object, seen] : objects_) {
+      const std::string client = "c" + std::to_string(object.producer[0] - 1);
+      if (!core_->producers().remembers({key(client), object.producer})) seen.may_apply_again = true;
+    }
+  }
+
+  // Each delivery id an object travels under is one application of it: a second one only after
+  // the core forgot its producer.
+  void note_object(const ObjectId& object, std::uint64_t delivery_id) {
+    Applications& seen = objects_[object];
+    if (seen.delivery_ids.count(delivery_id) != 0) return;
+    if (!seen.delivery_ids.empty() && !seen.may_apply_again) {
+      throw InvariantBroken("object " + object.to_string() + " applied twice (delivery ids " +
+                            std::to_string(*seen.delivery_ids.begin()) + " and " + std::to_string(delivery_id) + ")");
+    }
+    seen.delivery_ids.insert(delivery_id);
+    seen.may_apply_again = false;
+  }
+
+  // Client "cN" is always the same endpoint: id N + 1 (a new HELLO after BYE is a reconnect).
+  static EndpointId endpoint_id(const std::string& client) {
+    EndpointId id{};
+    id[0] = static_cast<std::uint8_t>(std::stoi(client.substr(1)) + 1);
+    return id;
+  }
+
   void collect() {
     for (auto& out : core_->take_outbox()) {
       if (const auto* d = std::get_if<protocol::Deliver>(&out.message); d != nullptr && d->kind == Kind::produced) {
         delivered_[out.to].push_back(d->delivery_id);
+        // Idempotent producers: an object (endpoint id, seq, copy) is applied once, so it only
+        // ever travels under one delivery id, however often its seq is sent again.
+        // (Seq 0 means "none": such objects are not deduplicated and their ids not unique.)
+        const bool identified = d->object.seq != 0 && d->object.producer != EndpointId{};
+        if (identified) note_object(d->object, d->delivery_id);
         ++produced_deliveries_;
       }
       in_flight_.push_back(std::move(out));
@@ -219,6 +257,11 @@ class BrokerCoreDriver {
   broker::Clock::time_point now_{};
   std::deque<broker::Outgoing> in_flight_;                    // sent, not yet written by "libzmq"
   std::map<std::string, std::vector<std::uint64_t>> delivered_;  // produced delivery ids to acknowledge
+  struct Applications {
+    std::set<std::uint64_t> delivery_ids;
+    bool may_apply_again = false;  // its producer was forgotten since the last one
+  };
+  std::map<ObjectId, Applications> objects_;
   std::size_t produced_deliveries_ = 0;
 };
 

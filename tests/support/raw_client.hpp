@@ -17,7 +17,7 @@
 
 namespace zrelay::testing {
 
-inline std::string header(std::uint8_t command) { return std::string("ZR\x02", 3) + static_cast<char>(command); }
+inline std::string header(std::uint8_t command) { return std::string("ZR\x03", 3) + static_cast<char>(command); }
 
 class RawClient {
  public:

@@ -11,45 +11,77 @@ namespace zrelay::testing {
 
 using Frames = std::vector<std::string>;
 
-// The header frame carries every field as a u32 length and its bytes. wire() puts the payload of
-// BROADCAST, PRODUCE, DELIVER and STATS-REPLY in a second frame (allowed at any size; zrelay
-// inlines payloads up to 4096 bytes).
+// A message is a batch frame (docs/protocol.md, "Framing"): `ZR 03 00`, then each command as
+// its code, a u32 length and its fields, each field a u32 length and its bytes. Here a message
+// is one command given as its fields, the first being `ZR 03` and the command code (as
+// header() in raw_client.hpp makes it). wire() puts the payload of BROADCAST, PRODUCE, DELIVER
+// and STATS-REPLY in a frame of its own, its field a reference to it (u32 0xFFFFFFFF, u8 1);
+// zrelay inlines payloads up to 4096 bytes.
 inline bool has_payload(const std::string& header) {
   if (header.size() < 4) return false;
   const auto command = static_cast<unsigned char>(header[3]);
-  return command == 0x04 || command == 0x05 || command == 0x83 || command == 0x88;
+  return command == 0x04 || command == 0x05 || command == 0x84 || command == 0x88;
+}
+
+inline void put_u32(std::string& out, std::uint32_t n) {
+  for (int shift = 24; shift >= 0; shift -= 8) out += static_cast<char>((n >> shift) & 0xFF);
+}
+
+inline std::uint32_t get_u32(const std::string& in, std::size_t at) {
+  std::uint32_t n = 0;
+  for (std::size_t i = 0; i < 4; ++i) n = (n << 8) | static_cast<unsigned char>(in[at + i]);
+  return n;
 }
 
 inline Frames wire(const Frames& fields) {
   if (fields.empty()) return {};
-  const std::size_t packed = fields.size() - (has_payload(fields[0]) && fields.size() > 1 ? 1 : 0);
-  std::string head = fields[0];
+  if (fields[0].size() != 4) return fields;  // not a command: sent as it is
+  const bool apart = has_payload(fields[0]) && fields.size() > 1;
+  const std::size_t packed = fields.size() - (apart ? 1 : 0);
+  std::string body;
   for (std::size_t i = 1; i < packed; ++i) {
-    const auto n = static_cast<std::uint32_t>(fields[i].size());
-    for (int shift = 24; shift >= 0; shift -= 8) head += static_cast<char>((n >> shift) & 0xFF);
-    head += fields[i];
+    put_u32(body, static_cast<std::uint32_t>(fields[i].size()));
+    body += fields[i];
   }
-  Frames out{head};
-  if (packed < fields.size()) out.push_back(fields.back());
+  if (apart) {
+    put_u32(body, 0xFFFFFFFF);
+    body += '\x01';
+  }
+  std::string batch = fields[0].substr(0, 3) + '\0' + fields[0][3];
+  put_u32(batch, static_cast<std::uint32_t>(body.size()));
+  Frames out{batch + body};
+  if (apart) out.push_back(fields.back());
   return out;
 }
 
-// The fields of a message in wire form, header first (a frame that does not parse is kept whole).
+// The fields of a message of one command in wire form, header first (a message that does not
+// parse so is kept whole).
 inline Frames fields(const Frames& wire) {
-  if (wire.empty() || wire[0].size() < 4) return wire;
-  Frames out{wire[0].substr(0, 4)};
-  for (std::size_t at = 4; at < wire[0].size();) {
-    if (wire[0].size() - at < 4) return wire;
-    std::uint32_t n = 0;
-    for (int i = 0; i < 4; ++i) n = (n << 8) | static_cast<unsigned char>(wire[0][at + static_cast<std::size_t>(i)]);
+  if (wire.empty() || wire[0].size() < 9 || wire[0][3] != '\0') return wire;
+  const std::string& batch = wire[0];
+  const std::uint32_t length = get_u32(batch, 5);
+  if (length != batch.size() - 9) return wire;
+  Frames out{batch.substr(0, 3) + batch[4]};
+  for (std::size_t at = 9; at < batch.size();) {
+    if (batch.size() - at < 4) return wire;
+    const std::uint32_t n = get_u32(batch, at);
     at += 4;
-    if (n > wire[0].size() - at) return wire;
-    out.push_back(wire[0].substr(at, n));
+    if (n == 0xFFFFFFFF) {
+      if (at >= batch.size() || static_cast<std::size_t>(batch[at]) >= wire.size()) return wire;
+      out.push_back(wire[static_cast<std::size_t>(batch[at])]);
+      at += 1;
+      continue;
+    }
+    if (n > batch.size() - at) return wire;
+    out.push_back(batch.substr(at, n));
     at += n;
   }
-  for (std::size_t i = 1; i < wire.size(); ++i) out.push_back(wire[i]);
   return out;
 }
+
+// HELLO's endpoint id for a client that wants no deduplication.
+inline const std::string no_endpoint_id(16, '\0');
+
 inline std::string u64(std::uint64_t v) {
   std::string out(8, '\0');
   for (int i = 7; i >= 0; --i, v >>= 8) out[static_cast<std::size_t>(i)] = static_cast<char>(v & 0xFF);
