@@ -71,7 +71,7 @@ void check_group(std::string_view group) {
 
 class Endpoint::Impl {
  public:
-  explicit Impl(EndpointOptions options) : options_(std::move(options)), inbox_(options_.max_received_broadcasts) {
+  explicit Impl(EndpointOptions options) : options_(std::move(options)), inbox_(options_.max_received_broadcasts, options_.max_received_broadcast_bytes) {
     resolve_keys(options_);
     for (const std::string& group : options_.groups) check_group(group);
     link_ = std::make_unique<endpoint::BrokerLink>(context_, options_, id_);  // throws on a bad address

@@ -1,6 +1,8 @@
 #include "endpoint/inbox.hpp"
 
 #include <algorithm>
+#include <set>
+#include <string_view>
 
 #include "endpoint/wait.hpp"
 
@@ -11,9 +13,13 @@ void Inbox::push(std::vector<Message>&& messages) {
   {
     std::lock_guard lock(mutex_);
     for (Message& message : messages) {
-      if (message.kind() == Kind::broadcast && ++broadcasts_ > max_broadcasts_) drop_oldest_broadcast();
+      if (message.kind() == Kind::broadcast) {
+        broadcast_bytes_ += message.size();
+        if (++broadcasts_ > max_broadcasts_) drop_oldest_broadcast();
+      }
       messages_.push_back(std::move(message));
     }
+    if (broadcast_bytes_ > max_broadcast_bytes_) keep_newest_per_group();
   }
   arrived_.notify_all();
 }
@@ -22,8 +28,28 @@ void Inbox::drop_oldest_broadcast() {
   const auto oldest = std::find_if(messages_.begin(), messages_.end(),
                                    [](const Message& m) { return m.kind() == Kind::broadcast; });
   if (oldest == messages_.end()) return;
+  dropped(*oldest);
   messages_.erase(oldest);
+}
+
+void Inbox::keep_newest_per_group() {
+  std::set<std::string_view> newer;  // groups with a broadcast after the one looked at
+  std::vector<bool> drop(messages_.size(), false);
+  for (std::size_t i = messages_.size(); i-- > 0;) {
+    const Message& m = messages_[i];
+    if (m.kind() == Kind::broadcast) drop[i] = !newer.insert(m.group()).second;
+  }
+  std::size_t i = 0;
+  std::erase_if(messages_, [&](const Message& m) {
+    if (!drop[i++]) return false;
+    dropped(m);
+    return true;
+  });
+}
+
+void Inbox::dropped(const Message& broadcast) {
   --broadcasts_;
+  broadcast_bytes_ -= broadcast.size();
   ++dropped_broadcasts_;
 }
 
@@ -59,9 +85,14 @@ void Inbox::wait(std::unique_lock<std::mutex>& lock, Timeout timeout) {
 
 std::vector<Message> Inbox::take_front(std::size_t count) {
   count = std::min(count, messages_.size());
-  std::vector<Message> taken(std::make_move_iterator(messages_.begin()),
-                             std::make_move_iterator(messages_.begin() + static_cast<std::ptrdiff_t>(count)));
-  erase_front(count);
+  const auto end = messages_.begin() + static_cast<std::ptrdiff_t>(count);
+  for (auto it = messages_.begin(); it != end; ++it) {  // counted before they are moved out
+    if (it->kind() != Kind::broadcast) continue;
+    --broadcasts_;
+    broadcast_bytes_ -= it->size();
+  }
+  std::vector<Message> taken(std::make_move_iterator(messages_.begin()), std::make_move_iterator(end));
+  messages_.erase(messages_.begin(), end);
   return taken;
 }
 
@@ -93,13 +124,6 @@ std::vector<Message> Inbox::receive_all(Timeout timeout) {
   std::unique_lock lock(mutex_);
   wait(lock, timeout);
   return take_front(messages_.size());
-}
-
-void Inbox::erase_front(std::size_t count) {
-  const auto end = messages_.begin() + static_cast<std::ptrdiff_t>(count);
-  broadcasts_ -= static_cast<std::size_t>(
-      std::count_if(messages_.begin(), end, [](const Message& m) { return m.kind() == Kind::broadcast; }));
-  messages_.erase(messages_.begin(), end);
 }
 
 std::size_t Inbox::size() const {

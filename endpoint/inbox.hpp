@@ -21,8 +21,10 @@ class Inbox {
   using Timeout = std::chrono::milliseconds;
 
   // Past `max_broadcasts` waiting broadcasts the oldest one is dropped (broadcast is last-value,
-  // not a log). Produced items are never dropped here: credits bound them.
-  explicit Inbox(std::size_t max_broadcasts = 1000) : max_broadcasts_(max_broadcasts) {}
+  // not a log); past `max_broadcast_bytes` of them, only the newest of each group is kept.
+  // Produced items are never dropped here: credits bound them.
+  explicit Inbox(std::size_t max_broadcasts = 1000, std::size_t max_broadcast_bytes = std::size_t{256} << 20)
+      : max_broadcasts_(max_broadcasts), max_broadcast_bytes_(max_broadcast_bytes) {}
 
   void push(std::vector<Message>&& messages);
   // Removes the produced items not taken yet (their session is gone: the broker gives them out
@@ -43,15 +45,20 @@ class Inbox {
  private:
   // Waits until a message is there or the timeout passes; throws if closed and empty.
   void wait(std::unique_lock<std::mutex>& lock, Timeout timeout);
+  // Moves the first `count` messages out, keeping the broadcast counts right.
   std::vector<Message> take_front(std::size_t count);
-  void erase_front(std::size_t count);
 
   mutable std::mutex mutex_;
   std::condition_variable arrived_;
   void drop_oldest_broadcast();
+  // Drops every waiting broadcast that a newer one of its group follows.
+  void keep_newest_per_group();
+  void dropped(const Message& broadcast);
 
   std::size_t max_broadcasts_;
+  std::size_t max_broadcast_bytes_;
   std::size_t broadcasts_ = 0;  // of messages_
+  std::size_t broadcast_bytes_ = 0;  // their payloads
   std::uint64_t dropped_broadcasts_ = 0;
   std::deque<Message> messages_;
   std::optional<Error> closed_;

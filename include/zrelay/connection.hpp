@@ -37,7 +37,8 @@ struct EndpointStatistics {
   std::uint64_t acks_sent = 0;           // produced items acknowledged
   std::uint64_t redelivered = 0;         // produced items received with attempt > 1
   std::uint64_t returned_items = 0;      // produced items discarded locally at a lost session
-  std::uint64_t dropped_broadcasts = 0;  // older broadcasts dropped at max_received_broadcasts
+  // Older broadcasts dropped unread at max_received_broadcasts or max_received_broadcast_bytes.
+  std::uint64_t dropped_broadcasts = 0;
   // Refusals and connection events not kept because 65536 refusals or 1000 events were waiting
   // unread (take_refusals(), take_connection_events()): the newest are dropped, the oldest stay.
   std::uint64_t dropped_refusals = 0;

@@ -49,6 +49,10 @@ struct EndpointOptions {
   // Received broadcasts waiting to be taken: past this many, the oldest is dropped (counted in
   // statistics().dropped_broadcasts). Produced items are bounded by the credits given in notify().
   std::size_t max_received_broadcasts = 1000;
+  // Bytes of received broadcasts waiting to be taken: past this, only the newest waiting value
+  // of each group is kept (the older ones are counted in dropped_broadcasts too). Broadcast is a
+  // last value: a worker that reads rarely holds one set of weights per group, not a backlog.
+  std::size_t max_received_broadcast_bytes = std::size_t{256} << 20;
   // Objects sent but not yet confirmed by the broker, kept to send again after a lost session.
   // At this many, sending waits for the broker's confirmation (back-pressure).
   std::size_t max_unconfirmed = 4096;

@@ -67,6 +67,29 @@ TEST(Inbox, PastItsBoundTheOldestBroadcastIsDroppedAndCounted) {
   EXPECT_EQ(inbox.dropped_broadcasts(), 2u);
 }
 
+Message broadcast_of(const std::string& group, const std::string& text) {
+  return Message(group, Kind::broadcast, 0, zmq::message_t(text.data(), text.size()));
+}
+
+// Past the byte bound, only the newest waiting broadcast of each group stays; produced items
+// and the order of what stays are untouched.
+TEST(Inbox, PastItsByteBoundOnlyTheNewestBroadcastOfEachGroupStays) {
+  Inbox inbox(1000, 10);
+  std::vector<Message> messages;
+  messages.push_back(broadcast_of("w", "w1...."));
+  messages.push_back(produced("p1", 1));
+  messages.push_back(broadcast_of("v", "v1"));
+  messages.push_back(broadcast_of("w", "w2...."));  // 14 bytes of broadcasts now
+  inbox.push(std::move(messages));
+  EXPECT_EQ(inbox.dropped_broadcasts(), 1u);
+  EXPECT_EQ(texts(inbox.receive_all(milliseconds(0))), (std::vector<std::string>{"p1", "v1", "w2...."}));
+  std::vector<Message> more;
+  more.push_back(broadcast_of("w", "w3"));
+  more.push_back(broadcast_of("w", "w4"));
+  inbox.push(std::move(more));
+  EXPECT_EQ(inbox.dropped_broadcasts(), 1u) << "under the bound again (the taken ones no longer count)";
+}
+
 TEST(Inbox, TakingBroadcastsMakesRoomAgain) {
   Inbox inbox(2);
   push(inbox, {"1", "2"});
