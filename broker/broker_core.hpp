@@ -84,6 +84,8 @@ class BrokerCore {
   [[nodiscard]] std::size_t client_count() const noexcept { return clients_.size(); }
   // The producer table (idempotent producers), for checks.
   [[nodiscard]] const ProducerTable& producers() const noexcept { return producers_; }
+  // The delivery id the next produced item gets (ids only grow), for checks.
+  [[nodiscard]] std::uint64_t next_delivery_id() const noexcept { return next_delivery_id_; }
   [[nodiscard]] const Group* group(const std::string& name) const;
   [[nodiscard]] const BrokerLimits& limits() const noexcept { return limits_; }
   [[nodiscard]] BrokerStatistics statistics() const;
