@@ -1,8 +1,9 @@
 #pragma once
-// The endpoint's I/O loop: a CURVE DEALER socket to the broker (a fresh one for each session
-// after a loss), a socket monitor to see the handshake fail or the connection drop, the inproc
-// pipe from the application and the control pipe (stop, acks waiting). It drives a Session,
-// keeps it alive with heartbeats, reconnects with backoff, and reports after every event.
+// The endpoint's I/O loop, a pump around LinkCore: a CURVE DEALER socket to the broker (a fresh
+// one whenever the core says connect), a socket monitor to see the handshake fail or the
+// connection drop, the inproc pipe from the application and the control pipe (stop, acks
+// waiting). It hands every event to the core with the time, carries out the core's actions,
+// and reports after every turn.
 #include <chrono>
 #include <deque>
 #include <functional>
@@ -14,9 +15,7 @@
 #include <zrelay/endpoint_options.hpp>
 
 #include "endpoint/ack_queue.hpp"
-#include "endpoint/backoff.hpp"
-#include "endpoint/liveness.hpp"
-#include "endpoint/session.hpp"
+#include "endpoint/link_core.hpp"
 #include "protocol/codec.hpp"
 
 namespace zrelay::endpoint {
@@ -35,7 +34,7 @@ class BrokerLink {
  public:
   using Clock = std::chrono::steady_clock;
 
-  // `id`: this endpoint's id, in every HELLO (Session).
+  // `id`: this endpoint's id, in every HELLO.
   BrokerLink(zmq::context_t& context, const EndpointOptions& options, EndpointId id);
   ~BrokerLink();
   BrokerLink(const BrokerLink&) = delete;
@@ -49,43 +48,28 @@ class BrokerLink {
  private:
   void connect();     // a new DEALER and its monitor
   void disconnect();  // closes them; what they held is dropped (the session resends it)
-  void open_session(Clock::time_point now);
+  // Carries out what the core asks for, in order, then sends what it can.
+  void apply();
+  void tick(Clock::time_point now, zmq::socket_t& pipe);
   void on_monitor_event();  // reads every waiting event
   void on_monitor_event(const zmq::message_t& event);
   void on_broker_message(Clock::time_point now);
   void on_pipe_message(zmq::socket_t& pipe);
   void on_control(zmq::socket_t& control);
   void send_acks();
-  void on_timers(Clock::time_point now);
-  void after_loss(Clock::time_point now);
-  // Once stopping and nothing of the application's is left to send: BYE.
-  void close_when_drained(zmq::socket_t& pipe);
-  void queue(protocol::ClientMessage&& message);
   // Sends queued frames without blocking, in order, until the socket is full.
   void flush();
   [[nodiscard]] bool can_read_pipe() const;
-  [[nodiscard]] bool finished() const;
 
   zmq::context_t& context_;
   const EndpointOptions& options_;
   const LinkHooks* hooks_ = nullptr;
+  LinkCore core_;
   std::optional<zmq::socket_t> dealer_;
   std::optional<zmq::socket_t> monitor_;
   unsigned connections_ = 0;
-  Session session_;
-  Liveness liveness_;
-  Backoff backoff_;
-  std::minstd_rand random_;
   std::deque<protocol::Frames> outbox_;  // encoded, waiting for room at the broker
-  std::optional<Clock::time_point> next_attempt_;     // when reconnecting
-  std::optional<Clock::time_point> attempt_deadline_;  // a new session must open by then
-  std::optional<Clock::time_point> stop_deadline_;     // set by a stop request
-  // libzmq can report a dropped connection before the broker's last messages (a GOODBYE) are
-  // readable: the loss is declared only after a short grace in which they are still read.
-  std::optional<Clock::time_point> lost_connection_at_;
-  bool bye_sent_ = false;
   bool drain_monitor_ = false;  // a new monitor socket is read once before it is waited on
-  std::string problem_;
 };
 
 }  // namespace zrelay::endpoint
