@@ -290,6 +290,17 @@ TEST(SessionAcrossSessions, AFullGroupOnANewSessionIsRetriedNotFatal) {
   EXPECT_EQ(session.state(), SessionState::reconnecting);
 }
 
+// The broker forgot the session while it was opening (its JOINs arrived after the liveness
+// window): found by the endpoint simulation, where this failed the endpoint for good.
+TEST(SessionAcrossSessions, HelloExpectedWhileOpeningTriesANewSession) {
+  Session session({"g"}, "me");
+  (void)session.open();
+  session.on_message(welcome_from(1));
+  session.on_message(ErrorReply{ErrorCode::hello_expected, 0, "", "send HELLO first"});
+  EXPECT_EQ(session.state(), SessionState::reconnecting);
+  EXPECT_FALSE(session.failure().has_value());
+}
+
 TEST(SessionAcrossSessions, AnUnknownGroupOnANewSessionIsFatal) {
   Session session = active_session();
   reopen(session, 2);
