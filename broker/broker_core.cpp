@@ -152,7 +152,7 @@ void BrokerCore::on(const ClientId& from, Client& client, Join&& m) {
             "group has its maximum of " + std::to_string(group->options().max_count) + " members");
       return;
     }
-    if (!budget_has_room(membership_cost)) {
+    if (!membership_fits()) {
       ++refused_over_budget_;
       error(from, ErrorCode::over_budget, 0, m.group, "the broker's memory budget is used up: JOIN refused");
       return;
@@ -203,6 +203,14 @@ bool BrokerCore::budget_has_room(std::uint64_t bytes) const noexcept {
   return account_.bytes() + overhead_.bytes() + bytes <= limits_.max_payload_bytes;
 }
 
+bool BrokerCore::membership_fits() const noexcept {
+  return account_.bytes() + overhead_.bytes() + membership_cost <= limits_.max_payload_bytes + membership_headroom();
+}
+
+std::uint64_t BrokerCore::membership_headroom() const noexcept {
+  return std::max<std::uint64_t>(limits_.max_payload_bytes / 16, 64 * 1024);
+}
+
 bool BrokerCore::fits_budget(const ClientId& from, std::size_t size, std::uint64_t seq, Group& group) {
   if (budget_has_room(size)) return true;
   ++refused_over_budget_;
@@ -213,13 +221,13 @@ bool BrokerCore::fits_budget(const ClientId& from, std::size_t size, std::uint64
   return false;
 }
 
-void BrokerCore::remember_refusal(const ProducerTable::Key& producer, const ErrorReply& reply) {
-  if (budget_has_room(ProducerTable::refusal_cost)) {
-    producers_.refused(producer, reply);
-  } else if (reply.code != ErrorCode::queue_full) {
-    // Refused whole (queue_full may have queued some copies): a resend is judged afresh
-    // rather than answered with nothing.
+void BrokerCore::remember_refusal(const ProducerTable::Key& producer, const ErrorReply& reply, bool keep_applied) {
+  if (!keep_applied) {
+    // Refused whole: nothing of it was applied, so a resend is judged again (it may fit now)
+    // instead of being answered from memory, which would hold budget for what holds nothing.
     producers_.unapply(producer, reply.seq);
+  } else if (budget_has_room(ProducerTable::refusal_cost)) {
+    producers_.refused(producer, reply);
   }
 }
 
@@ -235,7 +243,9 @@ bool BrokerCore::seen_before(const ClientId& from, const Client& client, std::ui
 
 void BrokerCore::on(const ClientId& from, Client& client, Broadcast&& m) {
   if (seen_before(from, client, m.seq)) return;
-  handling_ = Handling{from, m.seq, client.producer ? &*client.producer : nullptr};
+  // A refused broadcast stays "applied": judged again later, it could replace a newer value of
+  // the same producer that came in between.
+  handling_ = Handling{from, m.seq, client.producer ? &*client.producer : nullptr, true};
   on_new(from, client, std::move(m));
   handling_.reset();
 }
@@ -297,6 +307,7 @@ void BrokerCore::on_new(const ClientId& from, Client& client, Produce&& m) {
   }
   notify_dropped(*group, drops);
   if (refused > 0) {
+    if (handling_) handling_->keep_applied = refused < m.copies;  // some copies are queued
     error(from, ErrorCode::queue_full, m.seq, m.group,
           "queue full (max_consumables " + std::to_string(group->options().max_consumables) + "): refused " +
               std::to_string(refused) + " of " + std::to_string(m.copies) + " copies");
@@ -750,7 +761,7 @@ std::string BrokerCore::statistics_json() const { return to_json(statistics()); 
 void BrokerCore::error(const ClientId& to, ErrorCode code, std::uint64_t seq, std::string group, std::string text) {
   ErrorReply reply{code, seq, std::move(group), std::move(text)};
   if (handling_ && handling_->producer != nullptr && handling_->from == to && handling_->seq == seq) {
-    remember_refusal(*handling_->producer, reply);
+    remember_refusal(*handling_->producer, reply, handling_->keep_applied);
   }
   send(to, std::move(reply));
 }

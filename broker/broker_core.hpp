@@ -84,6 +84,8 @@ class BrokerCore {
   [[nodiscard]] std::size_t client_count() const noexcept { return clients_.size(); }
   // The producer table (idempotent producers), for checks.
   [[nodiscard]] const ProducerTable& producers() const noexcept { return producers_; }
+  // How far memberships may take the held bytes past max_payload_bytes (see membership_fits).
+  [[nodiscard]] std::uint64_t membership_headroom() const noexcept;
   // The delivery id the next produced item gets (ids only grow), for checks.
   [[nodiscard]] std::uint64_t next_delivery_id() const noexcept { return next_delivery_id_; }
   [[nodiscard]] const Group* group(const std::string& name) const;
@@ -162,6 +164,10 @@ class BrokerCore {
   Group* find_or_create(const ClientId& from, const std::string& name, std::uint64_t seq);
   // True if `bytes` more fit in max_payload_bytes, payloads and overhead counted.
   [[nodiscard]] bool budget_has_room(std::uint64_t bytes) const noexcept;
+  // A JOIN may take memberships past the budget by membership_headroom(): producers are refused
+  // at the budget, consumers can still join and drain what fills it (refusing their JOINs left
+  // a full broker with nobody to take its items, a livelock the endpoint simulation found).
+  [[nodiscard]] bool membership_fits() const noexcept;
   // False (and ERROR over_budget sent) if a payload of `size` bytes does not fit the budget.
   bool fits_budget(const ClientId& from, std::size_t size, std::uint64_t seq, Group& group);
   // Forgets a client: its unacknowledged items go back to the head of their queues.
@@ -198,8 +204,9 @@ class BrokerCore {
   // True if this BROADCAST or PRODUCE was applied before in this broker run (a resend after a
   // lost session): what it was answered then is sent again. Otherwise marks it applied.
   bool seen_before(const ClientId& from, const Client& client, std::uint64_t seq);
-  // Keeps a refusal of the BROADCAST or PRODUCE being handled for its resends, budget permitting.
-  void remember_refusal(const ProducerTable::Key& producer, const protocol::ErrorReply& reply);
+  // A refusal of the BROADCAST or PRODUCE being handled: a PRODUCE refused whole counts as not
+  // applied (a resend is judged again); otherwise the refusal is kept for resends, budget permitting.
+  void remember_refusal(const ProducerTable::Key& producer, const protocol::ErrorReply& reply, bool keep_applied);
   void error(const ClientId& to, ErrorCode code, std::uint64_t seq, std::string group, std::string text);
   void send(const ClientId& to, protocol::BrokerMessage&& message);
 
@@ -217,6 +224,7 @@ class BrokerCore {
     ClientId from;
     std::uint64_t seq = 0;
     const ProducerTable::Key* producer = nullptr;
+    bool keep_applied = false;  // a refusal leaves it applied (a broadcast; copies partly queued)
   };
   std::optional<Handling> handling_;
   std::unordered_map<ClientId, Client> clients_;

@@ -119,10 +119,12 @@ void Session::on_refused_join(ErrorReply&& m) {
   const std::string subject = m.group.empty() ? std::string("session") : "join of group '" + m.group + "'";
   const std::string text = subject + " refused by the broker (" + std::string(to_string(m.code)) + "): " + m.text;
   // On a new session the old one may still hold its place in a full group until the broker
-  // forgets it: try again later. A broker that forgot the session while it was opening (its
-  // JOINs came later than the liveness window, over a slow link) is no refusal either: a new
-  // session is tried. Anything else is as final as on the first session.
-  if ((ever_active() && m.code == ErrorCode::group_full) || m.code == ErrorCode::hello_expected) {
+  // forgets it, and a broker whose budget is used up refuses the JOIN until consumers catch up:
+  // try again later. A broker that forgot the session while it was opening (its JOINs came
+  // later than the liveness window, over a slow link) is no refusal either: a new session is
+  // tried. Anything else is as final as on the first session.
+  const bool transient = m.code == ErrorCode::group_full || m.code == ErrorCode::over_budget;
+  if ((ever_active() && transient) || m.code == ErrorCode::hello_expected) {
     state_ = SessionState::reconnecting;
     event(ConnectionState::reconnecting, text);
     return;

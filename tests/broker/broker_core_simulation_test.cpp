@@ -62,7 +62,7 @@ TEST(BrokerCoreSimulation, TheBudgetCheckCatchesAnOverspend) {
   // Nothing else in the driver can add bytes behind the core's back; a payload tracked by its
   // account from outside (as a leak in the core would) must be reported.
   const broker::PayloadAccount account = driver.account();
-  zmq::message_t leaked = account.track(zmq::message_t(std::string(BrokerCoreDriver::limits().max_payload_bytes + 1, 'x')));
+  zmq::message_t leaked = account.track(zmq::message_t(std::string(2 * BrokerCoreDriver::limits().max_payload_bytes, 'x')));  // past budget and headroom
   EXPECT_THROW(driver.check(), InvariantBroken);
 }
 

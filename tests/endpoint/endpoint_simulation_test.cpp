@@ -43,13 +43,19 @@ struct SimEndpoint {
   std::int64_t wanted = 0;  // items asked for with notify() and not taken yet, as the application counts
   std::uint64_t next_sync = 1;
   std::map<std::uint64_t, std::vector<std::uint64_t>> awaiting;  // sync token -> seqs it confirms
-  std::set<std::uint64_t> confirmed;         // seqs of PRODUCEs the broker confirmed (this run)
+  std::set<std::uint64_t> confirmed;         // seqs of PRODUCEs the broker confirmed (this run), not refused
+  std::set<std::uint64_t> refused;           // seqs the broker refused (reported to the application)
   std::map<std::uint64_t, std::uint64_t> newest_value;  // per producer id byte: newest broadcast seq seen
 };
 
 class Simulation {
  public:
   static constexpr std::size_t endpoints = 4;
+  // Small: memberships and remembered producers take half, so objects get refused (over_budget).
+  static constexpr std::uint64_t budget = 8 * 1024;
+  // What the broker may hold past its budget (docs/security.md): memberships up to their headroom
+  // (at least 64 KiB), and without a check the copies of small payloads on their way.
+  static constexpr std::uint64_t unchecked = 64 * 1024 + 4 * 1024;
 
   explicit Simulation(std::uint64_t seed) : random_(seed) {
     options_.groups = {"q", "w"};
@@ -144,6 +150,7 @@ class Simulation {
     BrokerLimits limits;
     limits.heartbeat = 500ms;
     limits.liveness = 1500ms;
+    limits.max_payload_bytes = budget;  // small: some objects are refused (over_budget), and reported
     broker_ = std::make_unique<broker::BrokerCore>(limits, "sim", ++instance_);
     broker_->advance(now_);
     applications_.clear();
@@ -183,6 +190,7 @@ class Simulation {
   void publish(std::size_t i) {
     auto& e = endpoints_[i];
     auto& session = e.core->session();
+    for (const Refusal& refusal : session.take_refusals()) e.refused.insert(refusal.seq);  // reported: not lost
     for (Message& m : session.take_deliveries()) {
       if (m.kind() == Kind::broadcast) check_value(e, m);
       e.inbox.push_back(std::move(m));
@@ -194,7 +202,9 @@ class Simulation {
       for (const auto& [group, count] : dropped) session.return_credits(group, count);
     }
     while (!e.awaiting.empty() && e.awaiting.begin()->first <= session.confirmed_sync()) {
-      for (const std::uint64_t seq : e.awaiting.begin()->second) e.confirmed.insert(seq);
+      for (const std::uint64_t seq : e.awaiting.begin()->second) {
+        if (e.refused.count(seq) == 0) e.confirmed.insert(seq);
+      }
       e.awaiting.erase(e.awaiting.begin());
     }
   }
@@ -221,6 +231,10 @@ class Simulation {
   }
 
   void route_broker_outbox() {
+    const std::uint64_t held = broker_->account().bytes() + broker_->overhead().bytes();
+    if (held > budget + unchecked) {
+      throw Broken("the broker holds " + std::to_string(held) + " bytes, over its budget of " + std::to_string(budget));
+    }
     for (broker::Outgoing& out : broker_->take_outbox()) {
       if (const auto* d = std::get_if<Deliver>(&out.message); d != nullptr && d->kind == Kind::produced) note_applied(*d);
       for (auto& e : endpoints_) {

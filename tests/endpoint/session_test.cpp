@@ -301,6 +301,15 @@ TEST(SessionAcrossSessions, HelloExpectedWhileOpeningTriesANewSession) {
   EXPECT_FALSE(session.failure().has_value());
 }
 
+// Found by the endpoint simulation: a broker at its budget refused the JOIN of a new session,
+// and the endpoint failed for good.
+TEST(SessionAcrossSessions, AJoinOverBudgetOnANewSessionIsRetriedNotFatal) {
+  Session session = active_session();
+  reopen(session, 1);
+  session.on_message(ErrorReply{ErrorCode::over_budget, 0, "g", "budget used up"});
+  EXPECT_EQ(session.state(), SessionState::reconnecting);
+}
+
 TEST(SessionAcrossSessions, AnUnknownGroupOnANewSessionIsFatal) {
   Session session = active_session();
   reopen(session, 2);

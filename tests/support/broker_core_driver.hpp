@@ -121,7 +121,8 @@ class BrokerCoreDriver {
     const BrokerLimits l = limits();
     // What must be held whatever the budget says is charged without a check (each within a
     // per-client bound): copies of small payloads on their way and replies waiting.
-    std::uint64_t unchecked = stats.closing_backlog * broker::Backlog::entry_cost;
+    // JOINs may take memberships past the budget by the core's headroom (consumers can still join).
+    std::uint64_t unchecked = stats.closing_backlog * broker::Backlog::entry_cost + core_->membership_headroom();
     for (const auto& session : stats.sessions) unchecked += session.backlog * broker::Backlog::entry_cost;
     for (const auto& out : in_flight_) {
       const auto* d = std::get_if<protocol::Deliver>(&out.message);
