@@ -356,7 +356,8 @@ class Simulation {
     if (!ids.insert(d.delivery_id).second) return;
     const auto& marks = forgotten_[d.object.producer];
     for (const std::uint64_t other : ids) {
-      const auto [low, high] = std::minmax(other, d.delivery_id);
+      const std::uint64_t low = std::min(other, d.delivery_id);
+      const std::uint64_t high = std::max(other, d.delivery_id);
       const bool forgotten = std::any_of(marks.begin(), marks.end(), [&](std::uint64_t m) { return low < m && m <= high; });
       if (other != d.delivery_id && !forgotten) throw Broken("object " + d.object.to_string() + " applied twice");
     }

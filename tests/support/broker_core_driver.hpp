@@ -230,7 +230,8 @@ class BrokerCoreDriver {
     if (!ids.insert(delivery_id).second) return;
     const auto& marks = forgotten_[object.producer];
     for (const std::uint64_t other : ids) {
-      const auto [low, high] = std::minmax(other, delivery_id);
+      const std::uint64_t low = std::min(other, delivery_id);
+      const std::uint64_t high = std::max(other, delivery_id);
       const bool forgotten_between = std::any_of(marks.begin(), marks.end(), [&](std::uint64_t m) { return low < m && m <= high; });
       if (other != delivery_id && !forgotten_between) {
         throw InvariantBroken("object " + object.to_string() + " applied twice (delivery ids " + std::to_string(low) +
