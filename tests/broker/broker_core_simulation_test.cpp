@@ -31,21 +31,12 @@ std::string run_schedule(std::uint64_t seed, int steps, std::size_t* deliveries 
   return {};
 }
 
-// Sanitizers make each schedule many times slower: their builds run a tenth of the seeds (the
-// plain build runs them all in the test step).
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr std::uint64_t seed_divisor = 10;
-#else
-constexpr std::uint64_t seed_divisor = 1;
-#endif
-
 TEST(BrokerCoreSimulation, InvariantsHoldOnEverySeededSchedule) {
   if (const char* one = std::getenv("ZRELAY_SIM_SEED")) {
     EXPECT_EQ(run_schedule(std::stoull(one), 2000), "");
     return;
   }
-  const bool soak = std::getenv("ZRELAY_SOAK") != nullptr;
-  const std::uint64_t seeds = (soak ? 200000 : 10000) / seed_divisor;
+  const std::uint64_t seeds = simulation_seeds(10000, 200000);
   std::size_t deliveries = 0;
   for (std::uint64_t seed = 0; seed < seeds; ++seed) {
     const std::string broken = run_schedule(seed, 400, &deliveries);

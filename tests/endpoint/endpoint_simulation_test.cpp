@@ -20,6 +20,7 @@
 
 #include "broker/broker_core.hpp"
 #include "endpoint/link_core.hpp"
+#include "tests/support/applied_once.hpp"
 
 namespace zrelay {
 namespace {
@@ -153,8 +154,7 @@ class Simulation {
     limits.max_payload_bytes = budget;  // small: some objects are refused (over_budget), and reported
     broker_ = std::make_unique<broker::BrokerCore>(limits, "sim", ++instance_);
     broker_->advance(now_);
-    applications_.clear();
-    forgotten_.clear();
+    applied_once_ = testing::AppliedOnce{};  // a new broker run
     for (std::size_t i = 0; i < endpoints_.size(); ++i) {
       auto& e = endpoints_[i];
       e.confirmed.clear();  // what the old process confirmed is gone with it (not durable)
@@ -236,7 +236,7 @@ class Simulation {
       throw Broken("the broker holds " + std::to_string(held) + " bytes, over its budget of " + std::to_string(budget));
     }
     for (broker::Outgoing& out : broker_->take_outbox()) {
-      if (const auto* d = std::get_if<Deliver>(&out.message); d != nullptr && d->kind == Kind::produced) note_applied(*d);
+      if (const auto* d = std::get_if<Deliver>(&out.message); d != nullptr && d->kind == Kind::produced) applied_once_.delivered(d->object, d->delivery_id);
       for (auto& e : endpoints_) {
         if (e.connection == out.to) e.from_broker.push_back(std::move(out.message));
       }
@@ -349,26 +349,11 @@ class Simulation {
     e.from_broker.clear();
   }
 
-  // As in the broker simulation: two delivery ids of one object are two applications, allowed
-  // only if the broker forgot its producer in between.
-  void note_applied(const Deliver& d) {
-    std::set<std::uint64_t>& ids = applications_[d.object];
-    if (!ids.insert(d.delivery_id).second) return;
-    const auto& marks = forgotten_[d.object.producer];
-    for (const std::uint64_t other : ids) {
-      const std::uint64_t low = std::min(other, d.delivery_id);
-      const std::uint64_t high = std::max(other, d.delivery_id);
-      const bool forgotten = std::any_of(marks.begin(), marks.end(), [&](std::uint64_t m) { return low < m && m <= high; });
-      if (other != d.delivery_id && !forgotten) throw Broken("object " + d.object.to_string() + " applied twice");
-    }
-  }
-
   void forget_marks() {
     for (std::size_t i = 0; i < endpoints; ++i) {
       const EndpointId id{static_cast<std::uint8_t>(i + 1)};
       if (broker_->producers().remembers({"key-e" + std::to_string(i), id})) continue;
-      auto& marks = forgotten_[id];
-      if (marks.empty() || marks.back() != broker_->next_delivery_id()) marks.push_back(broker_->next_delivery_id());
+      applied_once_.forgotten(id, broker_->next_delivery_id());
     }
   }
 
@@ -379,8 +364,7 @@ class Simulation {
   std::uint64_t instance_ = 0;
   std::uint64_t connections_ = 0;
   std::vector<SimEndpoint> endpoints_;
-  std::map<ObjectId, std::set<std::uint64_t>> applications_;
-  std::map<EndpointId, std::vector<std::uint64_t>> forgotten_;
+  testing::AppliedOnce applied_once_;
   std::set<ObjectId> taken_;
 };
 
@@ -396,20 +380,12 @@ std::string run(std::uint64_t seed, int steps, std::size_t* taken = nullptr) {
   return {};
 }
 
-// Sanitizers make each schedule many times slower: their builds run a tenth of the seeds (the
-// plain build runs them all in the test step).
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr std::uint64_t seed_divisor = 10;
-#else
-constexpr std::uint64_t seed_divisor = 1;
-#endif
-
 TEST(EndpointSimulation, NothingConfirmedIsLostNothingIsAppliedTwiceAndValuesNeverGoBack) {
   if (const char* one = std::getenv("ZRELAY_ENDPOINT_SIM_SEED")) {
     EXPECT_EQ(run(std::stoull(one), 400), "");
     return;
   }
-  const std::uint64_t seeds = (std::getenv("ZRELAY_SOAK") != nullptr ? 100000 : 10000) / seed_divisor;
+  const std::uint64_t seeds = testing::simulation_seeds(10000, 100000);
   std::size_t taken = 0;
   for (std::uint64_t seed = 0; seed < seeds; ++seed) {
     const std::string broken = run(seed, 400, &taken);

@@ -18,13 +18,10 @@
 #include <vector>
 
 #include "broker/broker_core.hpp"
+#include "tests/support/applied_once.hpp"
 #include "protocol/limits.hpp"
 
 namespace zrelay::testing {
-
-struct InvariantBroken : std::logic_error {
-  using std::logic_error::logic_error;
-};
 
 // Bytes, read from the front; zeros once they run out.
 class ByteSource {
@@ -217,26 +214,7 @@ class BrokerCoreDriver {
     for (std::uint8_t n = 1; n <= clients; ++n) {
       const EndpointId producer{n};
       if (core_->producers().remembers({key("c" + std::to_string(n - 1)), producer})) continue;
-      auto& marks = forgotten_[producer];
-      if (marks.empty() || marks.back() != core_->next_delivery_id()) marks.push_back(core_->next_delivery_id());
-    }
-  }
-
-  // A produced item gets its delivery id when it is applied, and ids only grow: two delivery
-  // ids of one object are two applications, allowed only if the core forgot its producer in
-  // between.
-  void note_object(const ObjectId& object, std::uint64_t delivery_id) {
-    std::set<std::uint64_t>& ids = objects_[object];
-    if (!ids.insert(delivery_id).second) return;
-    const auto& marks = forgotten_[object.producer];
-    for (const std::uint64_t other : ids) {
-      const std::uint64_t low = std::min(other, delivery_id);
-      const std::uint64_t high = std::max(other, delivery_id);
-      const bool forgotten_between = std::any_of(marks.begin(), marks.end(), [&](std::uint64_t m) { return low < m && m <= high; });
-      if (other != delivery_id && !forgotten_between) {
-        throw InvariantBroken("object " + object.to_string() + " applied twice (delivery ids " + std::to_string(low) +
-                              " and " + std::to_string(high) + ")");
-      }
+      applied_once_.forgotten(producer, core_->next_delivery_id());
     }
   }
 
@@ -255,7 +233,7 @@ class BrokerCoreDriver {
         // ever travels under one delivery id, however often its seq is sent again.
         // (Seq 0 means "none": such objects are not deduplicated and their ids not unique.)
         const bool identified = d->object.seq != 0 && d->object.producer != EndpointId{};
-        if (identified) note_object(d->object, d->delivery_id);
+        if (identified) applied_once_.delivered(d->object, d->delivery_id);
         ++produced_deliveries_;
       }
       in_flight_.push_back(std::move(out));
@@ -267,8 +245,7 @@ class BrokerCoreDriver {
   broker::Clock::time_point now_{};
   std::deque<broker::Outgoing> in_flight_;                    // sent, not yet written by "libzmq"
   std::map<std::string, std::vector<std::uint64_t>> delivered_;  // produced delivery ids to acknowledge
-  std::map<ObjectId, std::set<std::uint64_t>> objects_;     // delivery ids each object travelled under
-  std::map<EndpointId, std::vector<std::uint64_t>> forgotten_;  // next delivery ids when the core did not remember it
+  AppliedOnce applied_once_;
   std::size_t produced_deliveries_ = 0;
 };
 
