@@ -388,10 +388,7 @@ class Endpoint::Impl {
       // Taken from the inbox after the deliveries of the lost session were pushed: the broker
       // gives these items out again, so the application must not take them from here too. Their
       // credits were not used by the application: the next session asks for them again.
-      for (const auto& [group, count] : inbox_.discard_produced()) {
-        session.return_credits(group, count);
-        event.returned_items += count;
-      }
+      event.returned_items = session.return_untaken(inbox_.discard_produced());
       stats_.returned_items += event.returned_items;
     }
     if (event.state == ConnectionState::connected) {

@@ -77,6 +77,15 @@ std::optional<ClientMessage> Session::close() {
   return std::nullopt;
 }
 
+std::size_t Session::return_untaken(const std::map<std::string, std::size_t>& untaken) {
+  std::size_t total = 0;
+  for (const auto& [group, count] : untaken) {
+    log_.return_credits(group, count);
+    total += count;
+  }
+  return total;
+}
+
 void Session::on(Welcome&& m) {
   welcomed_ = true;
   max_message_size_ = m.max_message_size;

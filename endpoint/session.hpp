@@ -4,6 +4,7 @@
 // when one is lost it is opened again (the I/O loop decides when) and what the broker had not
 // confirmed is sent again. endpoint/broker_link.cpp runs it on a socket.
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <set>
 #include <utility>
@@ -59,8 +60,9 @@ class Session {
     return log_.record(std::move(message));
   }
   [[nodiscard]] protocol::Ping heartbeat() { return log_.heartbeat(); }
-  // Produced items of a lost session that the application never took (see OutboundLog).
-  void return_credits(const std::string& group, std::size_t count) { log_.return_credits(group, count); }
+  // Produced items of a lost session that the application never took, by group (what
+  // Inbox::discard_produced() removed): their credits are asked for again. Returns how many.
+  std::size_t return_untaken(const std::map<std::string, std::size_t>& untaken);
   [[nodiscard]] bool confirmation_due() const noexcept { return log_.confirmation_due(); }
   [[nodiscard]] std::size_t unconfirmed() const noexcept { return log_.unconfirmed(); }
   // Messages the session itself must send now (credits and unconfirmed objects after a new session opened).

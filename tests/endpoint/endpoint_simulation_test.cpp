@@ -7,6 +7,7 @@
 // (nothing lost, no credits leaked: a consumer that stalled would fail this). A failing seed
 // replays exactly: ZRELAY_ENDPOINT_SIM_SEED=<seed>; ZRELAY_SOAK=1 runs ten times as many.
 #include <cstdlib>
+#include <array>
 #include <deque>
 #include <iostream>
 #include <map>
@@ -19,6 +20,7 @@
 #include <gtest/gtest.h>
 
 #include "broker/broker_core.hpp"
+#include "endpoint/inbox.hpp"
 #include "endpoint/link_core.hpp"
 #include "tests/support/applied_once.hpp"
 
@@ -39,7 +41,7 @@ struct SimEndpoint {
   std::string connection;                    // empty: not connected
   std::deque<ClientMessage> to_broker;       // sent on `connection`, not yet arrived
   std::deque<BrokerMessage> from_broker;     // for `connection`, not yet arrived
-  std::vector<Message> inbox;                // received, not taken
+  endpoint::Inbox inbox;                     // received, not taken (the Endpoint's own)
   std::uint64_t next_seq = 1;
   std::int64_t wanted = 0;  // items asked for with notify() and not taken yet, as the application counts
   std::uint64_t next_sync = 1;
@@ -65,7 +67,7 @@ class Simulation {
     options_.stop_timeout = 2s;
     restart_broker();
     for (std::size_t i = 0; i < endpoints; ++i) {
-      auto& e = endpoints_.emplace_back();
+      auto& e = endpoints_[i];
       e.core = std::make_unique<endpoint::LinkCore>(options_, EndpointId{static_cast<std::uint8_t>(i + 1)}, seed + i);
       e.core->start(now_);
       apply(i);
@@ -191,15 +193,13 @@ class Simulation {
     auto& e = endpoints_[i];
     auto& session = e.core->session();
     for (const Refusal& refusal : session.take_refusals()) e.refused.insert(refusal.seq);  // reported: not lost
-    for (Message& m : session.take_deliveries()) {
+    std::vector<Message> deliveries = session.take_deliveries();
+    for (const Message& m : deliveries) {
       if (m.kind() == Kind::broadcast) check_value(e, m);
-      e.inbox.push_back(std::move(m));
     }
+    e.inbox.push(std::move(deliveries));
     for (const ConnectionEvent& event : session.take_events()) {
-      if (event.state != ConnectionState::reconnecting) continue;
-      std::map<std::string, std::size_t> dropped;
-      std::erase_if(e.inbox, [&](const Message& m) { return m.kind() == Kind::produced && ++dropped[m.group()] > 0; });
-      for (const auto& [group, count] : dropped) session.return_credits(group, count);
+      if (event.state == ConnectionState::reconnecting) (void)session.return_untaken(e.inbox.discard_produced());
     }
     while (!e.awaiting.empty() && e.awaiting.begin()->first <= session.confirmed_sync()) {
       for (const std::uint64_t seq : e.awaiting.begin()->second) {
@@ -311,13 +311,12 @@ class Simulation {
   void take(std::size_t i) {
     auto& e = endpoints_[i];
     std::vector<std::uint64_t> acks;
-    for (const Message& m : e.inbox) {
+    for (const Message& m : e.inbox.receive_all(std::chrono::milliseconds(0))) {
       if (m.kind() != Kind::produced) continue;
       taken_.insert(m.object_id());
       acks.push_back(m.delivery_id());
       --e.wanted;
     }
-    e.inbox.clear();
     if (!acks.empty() && e.core->accepts_acks()) {
       e.core->on_acks(acks);
       apply(i);
@@ -363,7 +362,7 @@ class Simulation {
   std::unique_ptr<broker::BrokerCore> broker_;
   std::uint64_t instance_ = 0;
   std::uint64_t connections_ = 0;
-  std::vector<SimEndpoint> endpoints_;
+  std::array<SimEndpoint, endpoints> endpoints_;  // an Inbox does not move
   testing::AppliedOnce applied_once_;
   std::set<ObjectId> taken_;
 };

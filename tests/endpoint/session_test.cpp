@@ -183,7 +183,7 @@ TEST(SessionAcrossSessions, CreditsOfItemsNeverTakenAreAskedForAgain) {
   (void)session.outgoing(Ready{"g", 100});
   for (std::uint64_t id = 1; id <= 100; ++id) session.on_message(Deliver{"g", Kind::produced, id, 1, bytes("x")});
   session.lose("connection reset");
-  session.return_credits("g", 90);
+  EXPECT_EQ(session.return_untaken({{"g", 90}}), 90u);
   (void)session.open();
   session.on_message(welcome_from(1));
   session.on_message(Joined{"g"});
@@ -198,8 +198,7 @@ TEST(SessionAcrossSessions, ReturnedCreditsAreAtMostTheCreditsDeliveriesUsed) {
   (void)session.outgoing(Ready{"g", 2});
   for (std::uint64_t id = 1; id <= 5; ++id) session.on_message(Deliver{"g", Kind::produced, id, 1, bytes("x")});
   session.lose("connection reset");
-  session.return_credits("g", 5);
-  session.return_credits("other", 5);
+  (void)session.return_untaken({{"g", 5}, {"other", 5}});
   (void)session.open();
   session.on_message(welcome_from(1));
   session.on_message(Joined{"g"});
