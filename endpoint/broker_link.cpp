@@ -120,23 +120,25 @@ void BrokerLink::run(zmq::socket_t& pipe, zmq::socket_t& control, const LinkHook
     if (dealer_ && (items[3].revents & ZMQ_POLLIN)) on_monitor_event();
     if (dealer_ && (items[2].revents & ZMQ_POLLIN)) on_broker_message(now);
     if (items[0].revents & ZMQ_POLLIN) on_control(control);
-    tick(now, pipe);  // first: nothing goes out on a session the broker has given up on
+    core_.tick(now);  // first: nothing goes out on a session the broker has given up on
+    apply();
     on_pipe_message(pipe);
     send_acks();
-    if (core_.stopping()) tick(now, pipe);  // BYE as soon as the pipe is drained
+    stop_when_drained(now, pipe);
     hooks.publish(core_.session(), core_.problem());
   }
   hooks.publish(core_.session(), core_.problem());
 }
 
-void BrokerLink::tick(Clock::time_point now, zmq::socket_t& pipe) {
+void BrokerLink::stop_when_drained(Clock::time_point now, zmq::socket_t& pipe) {
+  if (!core_.stopping()) return;
   const DrainProbes probes{
       [this] { return hooks_->submitting && hooks_->submitting(); },
       [&pipe] { return (pipe.get(zmq::sockopt::events) & ZMQ_POLLIN) == 0; },
       [this] { return hooks_->acks == nullptr || hooks_->acks->empty(); },
       [this] { return outbox_.empty(); },
   };
-  core_.tick(now, probes);
+  core_.stop_when_drained(now, probes);
   apply();
 }
 

@@ -50,7 +50,8 @@ class BrokerLink {
   void disconnect();  // closes them; what they held is dropped (the session resends it)
   // Carries out what the core asks for, in order, then sends what it can.
   void apply();
-  void tick(Clock::time_point now, zmq::socket_t& pipe);
+  // While stopping: asks the core whether BYE may go, with probes of the pipe and the outbox.
+  void stop_when_drained(Clock::time_point now, zmq::socket_t& pipe);
   void on_monitor_event();  // reads every waiting event
   void on_monitor_event(const zmq::message_t& event);
   void on_broker_message(Clock::time_point now);

@@ -73,15 +73,15 @@ void LinkCore::on_stop_requested(Clock::time_point now) {
   if (!stop_deadline_) stop_deadline_ = now + options_.stop_timeout;
 }
 
-void LinkCore::tick(Clock::time_point now, const DrainProbes& probes) {
-  connection_timers(now);
-  if (stop_deadline_) close_when_drained(probes);
-  if (stop_deadline_ && now >= *stop_deadline_ && !finished()) {
+void LinkCore::stop_when_drained(Clock::time_point now, const DrainProbes& probes) {
+  if (!stop_deadline_) return;
+  close_when_drained(probes);
+  if (now >= *stop_deadline_ && !finished()) {
     session_.fail(Error(ErrorCode::timeout, "the broker did not confirm the end of the session in time"));
   }
 }
 
-void LinkCore::connection_timers(Clock::time_point now) {
+void LinkCore::tick(Clock::time_point now) {
   if (lost_connection_at_ && now >= *lost_connection_at_ + disconnect_grace) {
     lost_connection_at_.reset();
     if (session_.state() == SessionState::active || session_.state() == SessionState::closing) {

@@ -52,8 +52,11 @@ class LinkCore {
   void on_acks(const std::vector<std::uint64_t>& ids);
   [[nodiscard]] bool accepts_acks() const noexcept { return session_.state() == SessionState::active; }
   void on_stop_requested(Clock::time_point now);
-  // Timers; and while stopping, BYE once `probes` say nothing of the application's is on its way.
-  void tick(Clock::time_point now, const DrainProbes& probes);
+  // The connection's and the session's timers.
+  void tick(Clock::time_point now);
+  // While stopping: BYE once `probes` say nothing of the application's is on its way (asked
+  // after the pipe was read), and failure past the stop timeout.
+  void stop_when_drained(Clock::time_point now, const DrainProbes& probes);
 
   [[nodiscard]] std::vector<LinkAction> take_actions() { return std::exchange(actions_, {}); }
   // False right after a dropped connection: libzmq may already be connected to a restarted
@@ -70,7 +73,6 @@ class LinkCore {
   void open_session(Clock::time_point now);
   void after_loss(Clock::time_point now);
   void lose(Clock::time_point now, const std::string& why);
-  void connection_timers(Clock::time_point now);
   void close_when_drained(const DrainProbes& probes);
   void send(protocol::ClientMessage&& message) { actions_.emplace_back(std::move(message)); }
   [[nodiscard]] std::chrono::milliseconds attempt_window() const;

@@ -259,10 +259,9 @@ class Simulation {
     now_ += by;
     broker_->tick(now_);
     route_broker_outbox();
-    const endpoint::DrainProbes drained{[] { return false; }, [] { return true; }, [] { return true; }, [] { return true; }};
     for (std::size_t i = 0; i < endpoints_.size(); ++i) {
       if (frozen == i) continue;
-      endpoints_[i].core->tick(now_, drained);
+      endpoints_[i].core->tick(now_);
       apply(i);
     }
   }

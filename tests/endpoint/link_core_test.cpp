@@ -46,7 +46,8 @@ class LinkCoreTest : public ::testing::Test {
   }
   std::vector<LinkAction> advance(std::chrono::milliseconds by) {
     now += by;
-    core->tick(now, probes.get());
+    core->tick(now);
+    core->stop_when_drained(now, probes.get());
     return core->take_actions();
   }
   template <class T>
