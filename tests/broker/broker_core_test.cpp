@@ -196,9 +196,7 @@ TEST_F(BrokerCoreTest, AcceptedGroupsRefuseUnknownAndFullGroups) {
 }
 
 TEST_F(BrokerCoreTest, FullQueueRefusesAndTellsTheProducer) {
-  BrokerLimits limits;
-  limits.default_group.max_consumables = 2;
-  make_core(limits);
+  make_core_with_queue(2);
   hello("p");
   EXPECT_EQ(error_in(send("p", Produce{1, "g", 1, bytes("1")})), nullptr);
   EXPECT_EQ(error_in(send("p", Produce{2, "g", 1, bytes("2")})), nullptr);
@@ -211,10 +209,7 @@ TEST_F(BrokerCoreTest, FullQueueRefusesAndTellsTheProducer) {
 }
 
 TEST_F(BrokerCoreTest, DropOldestTellsTheProducerOfTheDroppedItem) {
-  BrokerLimits limits;
-  limits.default_group.max_consumables = 2;
-  limits.default_group.overflow = Overflow::drop_oldest;
-  make_core(limits);
+  make_core_with_queue(2, Overflow::drop_oldest);
   hello("p1");
   hello("p2");
   hello("c");
@@ -233,10 +228,7 @@ TEST_F(BrokerCoreTest, DropOldestTellsTheProducerOfTheDroppedItem) {
 // producer gets one item_dropped per object, with the count, not one per item (which overflowed
 // its backlog, so it was forgotten and resent the PRODUCE, again and again).
 TEST_F(BrokerCoreTest, DropOldestSaysOncePerObjectHowManyOfItsItemsWereDropped) {
-  BrokerLimits limits;
-  limits.default_group.max_consumables = 10;
-  limits.default_group.overflow = Overflow::drop_oldest;
-  make_core(limits);
+  make_core_with_queue(10, Overflow::drop_oldest);
   hello("p");
   (void)send("p", Produce{1, "g", 3, bytes("older")});
   auto out = send("p", Produce{2, "g", 65535, bytes("x")});

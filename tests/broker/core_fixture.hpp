@@ -20,6 +20,13 @@ class BrokerCoreTest : public ::testing::Test {
     core->advance(start);
   }
   void SetUp() override { make_core(); }
+  // A core whose groups queue at most `max_consumables` items, then apply `overflow`.
+  void make_core_with_queue(std::size_t max_consumables, Overflow overflow = Overflow::refuse) {
+    BrokerLimits limits;
+    limits.default_group.max_consumables = max_consumables;
+    limits.default_group.overflow = overflow;
+    make_core(std::move(limits));
+  }
 
   // Sends `message` from `client` (authenticated as user_id_of(client)) and returns the replies.
   std::vector<Outgoing> send(const ClientId& client, ClientMessage&& message) {

@@ -51,9 +51,7 @@ TEST_F(IdempotentProducer, AProduceSentAgainByANewSessionIsQueuedOnce) {
 // Some copies queued, the rest refused: the object was applied, so a resend is answered with
 // the refusal it got, and no copy is queued again.
 TEST_F(IdempotentProducer, AResendOfAPartlyQueuedObjectIsAnsweredWithItsRefusal) {
-  BrokerLimits limits;
-  limits.default_group.max_consumables = 1;
-  make_core(limits);
+  make_core_with_queue(1);
   hello_as("p1", producer_id);
   const auto first = send("p1", Produce{2, "q", 3, bytes("copies")});
   ASSERT_EQ(first.size(), 1u);
@@ -71,9 +69,7 @@ TEST_F(IdempotentProducer, AResendOfAPartlyQueuedObjectIsAnsweredWithItsRefusal)
 // Refused whole, nothing of it was applied: a resend is judged again, and fits once there is room
 // (remembering the refusal would hold budget for an object the broker does not hold).
 TEST_F(IdempotentProducer, AResendOfAnObjectRefusedWholeIsJudgedAgain) {
-  BrokerLimits limits;
-  limits.default_group.max_consumables = 1;
-  make_core(limits);
+  make_core_with_queue(1);
   hello_as("p1", producer_id);
   (void)send("p1", Produce{1, "q", 1, bytes("fits")});
   const auto first = send("p1", Produce{2, "q", 1, bytes("later")});
