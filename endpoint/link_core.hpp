@@ -18,6 +18,7 @@
 #include "endpoint/drain_check.hpp"
 #include "endpoint/liveness.hpp"
 #include "endpoint/session.hpp"
+#include "endpoint/uploader.hpp"
 #include "protocol/codec.hpp"
 
 namespace zrelay::endpoint {
@@ -75,10 +76,15 @@ class LinkCore {
   void lose(Clock::time_point now, const std::string& why);
   void close_when_drained(const DrainProbes& probes);
   void send(protocol::ClientMessage&& message) { actions_.emplace_back(std::move(message)); }
+  // What the uploader may send now (after a PONG, a new object, a new session).
+  void pump_uploads();
+  // The messages a new session sends again; objects that go through the uploader go there.
+  void resend(std::vector<protocol::ClientMessage>&& messages);
   [[nodiscard]] std::chrono::milliseconds attempt_window() const;
 
   const EndpointOptions& options_;
   Session session_;
+  Uploader uploader_;
   Liveness liveness_;
   Backoff backoff_;
   std::minstd_rand random_;
