@@ -29,10 +29,14 @@ std::string object(char tag, std::size_t size = object_size) {
 
 class LargeObjects : public testing::RelayFixture {
  protected:
-  void SetUp() override {
+  void SetUp() override { start_behind_proxy(1000ms); }
+
+  // A broker with this liveness window (heartbeats four times as often) behind a link of link_rate.
+  void start_behind_proxy(std::chrono::milliseconds liveness) {
     BrokerLimits limits;
-    limits.heartbeat = 250ms;
-    limits.liveness = 1000ms;
+    limits.heartbeat = liveness / 4;
+    limits.liveness = liveness;
+    proxy.reset();
     start_broker(limits);
     proxy = std::make_unique<testing::TcpProxy>(port_of(broker->endpoint()));
     proxy->set_rate(link_rate);
@@ -105,16 +109,22 @@ TEST_F(LargeObjects, AProducedItemStreamsToASlowConsumer) {
   EXPECT_EQ(consumer->statistics().sessions, 1u);
 }
 
-// Values replaced faster than a slow member receives them: it gets complete values only, the
-// one it was receiving finished first, then the newest, and nothing in between.
-TEST_F(LargeObjects, ASlowMemberEndsWithTheNewestCompleteValue) {
+// Values replaced faster than a member receives them: it gets complete values only, the one it
+// was receiving finished first, then the newest, and nothing in between. The member's link
+// stalls while the three values arrive (12 MiB each: more than the kernel's buffers and the
+// broker's window hold, so the first is still streaming), then goes at full speed.
+TEST_F(LargeObjects, AMemberBehindEndsWithTheNewestCompleteValue) {
+  start_behind_proxy(5000ms);  // the stall must not look like a dead peer
   auto worker = slow_endpoint({"weights"});
   auto learner = endpoint();
-  const std::string v1 = object('1');
-  const std::string v2 = object('2');
-  const std::string v3 = object('3');
+  constexpr std::size_t size = 12 * 1024 * 1024;
+  const std::string v1 = object('1', size);
+  const std::string v2 = object('2', size);
+  const std::string v3 = object('3', size);
+  proxy->set_rate(1);  // stalled
   for (const std::string* v : {&v1, &v2, &v3}) (void)learner->broadcast_raw(*v, "weights");
   learner->sync();
+  proxy->set_rate(0);
   std::vector<char> tags;
   const auto until = std::chrono::steady_clock::now() + 30s;
   while ((tags.empty() || tags.back() != '3') && std::chrono::steady_clock::now() < until) {
@@ -125,6 +135,7 @@ TEST_F(LargeObjects, ASlowMemberEndsWithTheNewestCompleteValue) {
     }
   }
   EXPECT_EQ(tags, (std::vector<char>{'1', '3'})) << "v2 was replaced while v1 streamed: never sent";
+  EXPECT_EQ(worker->statistics().sessions, 1u);
 }
 
 }  // namespace
