@@ -331,7 +331,9 @@ class Endpoint::Impl {
 
   void run(zmq::socket_t& pipe, zmq::socket_t& control) {
     endpoint::LinkHooks hooks;
-    hooks.publish = [this](endpoint::Session& session, const std::string& problem) { publish(session, problem); };
+    hooks.publish = [this](endpoint::Session& session, const std::string& problem, const TransferProgress& progress) {
+      publish(session, problem, progress);
+    };
     hooks.acks = &acks_;
     hooks.submitting = [this] { return submitting_.load() > 0; };
     try {
@@ -352,7 +354,7 @@ class Endpoint::Impl {
   }
 
   // Called by the I/O thread after each event: copies the session's news where the application sees it.
-  void publish(endpoint::Session& session, const std::string& problem) {
+  void publish(endpoint::Session& session, const std::string& problem, const TransferProgress& progress) {
     std::vector<Message> deliveries = session.take_deliveries();
     std::uint64_t redelivered = 0;
     for (const Message& m : deliveries) redelivered += m.attempt() > 1 ? 1 : 0;
@@ -365,6 +367,7 @@ class Endpoint::Impl {
       max_message_size_ = session.max_message_size();
       confirmed_sync_ = session.confirmed_sync();
       stats_.redelivered += redelivered;
+      stats_.transfers = progress;
       for (Refusal& refusal : session.take_refusals()) {
         if (refusals_.size() < max_refusals) {
           refusals_.push_back(std::move(refusal));

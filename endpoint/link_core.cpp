@@ -181,6 +181,12 @@ bool LinkCore::accepts_application() const noexcept {
          session_.unconfirmed() < options_.max_unconfirmed;
 }
 
+TransferProgress LinkCore::progress() const {
+  const auto [sending_total, sending_done] = uploader_.progress();
+  const auto [receiving_total, receiving_done] = session_.incoming_progress();
+  return TransferProgress{sending_total, sending_done, receiving_total, receiving_done};
+}
+
 bool LinkCore::finished() const noexcept {
   return session_.state() == SessionState::closed || session_.state() == SessionState::failed;
 }

@@ -69,6 +69,7 @@ class LinkCore {
   [[nodiscard]] bool finished() const noexcept;
   [[nodiscard]] Session& session() noexcept { return session_; }
   [[nodiscard]] const std::string& problem() const noexcept { return problem_; }
+  [[nodiscard]] TransferProgress progress() const;
 
  private:
   void open_session(Clock::time_point now);

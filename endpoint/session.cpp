@@ -184,6 +184,15 @@ void Session::on(DeliverChunk&& m) {
   on(std::move(whole));
 }
 
+std::pair<std::uint64_t, std::uint64_t> Session::incoming_progress() const {
+  std::pair<std::uint64_t, std::uint64_t> sum{0, 0};
+  for (const auto& [id, object] : incoming_) {
+    sum.first += object.header().size;
+    sum.second += object.received();
+  }
+  return sum;
+}
+
 void Session::on(Abort&& m) { incoming_.erase(m.delivery_id); }
 
 void Session::become_active_if_ready() {

@@ -88,6 +88,8 @@ class Session {
   [[nodiscard]] std::uint32_t liveness_ms() const noexcept { return liveness_ms_; }
   // The highest application sync token the broker has confirmed.
   [[nodiscard]] std::uint64_t confirmed_sync() const noexcept { return log_.confirmed_sync(); }
+  // Objects arriving in chunks now: their sizes and the bytes received, added up.
+  [[nodiscard]] std::pair<std::uint64_t, std::uint64_t> incoming_progress() const;
   [[nodiscard]] std::vector<Message> take_deliveries() { return std::exchange(deliveries_, {}); }
   [[nodiscard]] std::vector<Refusal> take_refusals() { return std::exchange(refusals_, {}); }
   [[nodiscard]] std::vector<ConnectionEvent> take_events() { return std::exchange(events_, {}); }

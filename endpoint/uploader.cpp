@@ -62,6 +62,11 @@ ClientMessage Uploader::pop() {
   return front;
 }
 
+std::pair<std::uint64_t, std::uint64_t> Uploader::progress() const {
+  if (queue_.empty() || payload_of(queue_.front()).size() <= chunk_size) return {0, 0};
+  return {payload_of(queue_.front()).size(), offset_};
+}
+
 void Uploader::restart() {
   queue_.clear();
   groups_.clear();

@@ -11,6 +11,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "protocol/limits.hpp"
@@ -38,6 +39,8 @@ class Uploader {
   void restart();
 
   [[nodiscard]] bool idle() const noexcept { return queue_.empty(); }
+  // The object uploading now: its size and the bytes sent of it (0, 0 if none).
+  [[nodiscard]] std::pair<std::uint64_t, std::uint64_t> progress() const;
   [[nodiscard]] std::size_t size() const noexcept { return queue_.size(); }
 
  private:

@@ -2,6 +2,7 @@
 // broker): they arrive whole although crossing takes several liveness windows, while small
 // traffic keeps flowing between their chunks, in both directions.
 #include <string>
+#include <thread>
 
 #include "tests/support/relay_fixture.hpp"
 #include "tests/support/tcp_proxy.hpp"
@@ -64,14 +65,19 @@ TEST_F(LargeObjects, ABroadcastSlowerThanTheLivenessWindowArrivesWhole) {
   learner->sync();
 
   std::vector<std::string> order;
+  bool progress_seen = false;  // the worker's statistics show the weights on their way
   const auto until = std::chrono::steady_clock::now() + 30s;
   while (order.size() < 2 && std::chrono::steady_clock::now() < until) {
-    for (const Message& m : worker->receive_all(100ms)) {
+    const TransferProgress p = worker->statistics().transfers;
+    progress_seen |= p.receiving_total == weights.size() && p.receiving_done > 0 && p.receiving_done < p.receiving_total;
+    for (const Message& m : worker->receive_all(50ms)) {
       order.push_back(m.group());
       if (m.group() == "weights") EXPECT_TRUE(m.text() == weights) << "the weights arrived damaged";
     }
   }
   ASSERT_EQ(order, (std::vector<std::string>{"news", "weights"})) << "the small object waited behind the large one";
+  EXPECT_TRUE(progress_seen);
+  EXPECT_EQ(worker->statistics().transfers.receiving_total, 0u) << "nothing is on its way any more";
   EXPECT_EQ(worker->statistics().sessions, 1u) << "a session was lost while the object crossed";
   EXPECT_EQ(broker->stats().expired_clients, 0u);
 }
@@ -85,6 +91,15 @@ TEST_F(LargeObjects, AnUploadSlowerThanTheLivenessWindowIsQueuedOnce) {
   const std::string batch = object('s');
   (void)producer->produce_raw(batch, "samples");
   (void)producer->produce_raw("small", "samples");  // same group: after the large one
+  const auto until = std::chrono::steady_clock::now() + 30s;
+  TransferProgress p;
+  while (std::chrono::steady_clock::now() < until) {  // its statistics show the upload on its way
+    p = producer->statistics().transfers;
+    if (p.sending_done > 0 && p.sending_done < p.sending_total) break;
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_EQ(p.sending_total, batch.size());
+  EXPECT_GT(p.sending_done, 0u);
   producer->sync(30s);
   const auto received = receive(*consumer, 2, 10s);
   ASSERT_EQ(received.size(), 2u);
