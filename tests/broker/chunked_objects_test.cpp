@@ -53,7 +53,7 @@ class ChunkedObjects : public BrokerCoreTest {
         std::string& bytes = partial[c->delivery_id];
         ASSERT_EQ(c->offset, bytes.size()) << "a chunk out of order";
         bytes += c->data.to_string();
-        const auto begun = std::find_if(r.begun.begin(), r.begun.end(), [&](const DeliverBegin& b) { return b.delivery_id == c->delivery_id; });
+        const auto begun = std::find_if(r.begun.begin(), r.begun.end(), [&](const DeliverBegin& started) { return started.delivery_id == c->delivery_id; });
         ASSERT_NE(begun, r.begun.end());
         if (bytes.size() == begun->size) r.whole.push_back(std::move(bytes));
       } else if (auto* a = std::get_if<Abort>(&o.message)) {

@@ -72,7 +72,9 @@ TEST_F(LargeObjects, ABroadcastSlowerThanTheLivenessWindowArrivesWhole) {
     progress_seen |= p.receiving_total == weights.size() && p.receiving_done > 0 && p.receiving_done < p.receiving_total;
     for (const Message& m : worker->receive_all(50ms)) {
       order.push_back(m.group());
-      if (m.group() == "weights") EXPECT_TRUE(m.text() == weights) << "the weights arrived damaged";
+      if (m.group() == "weights") {
+        EXPECT_TRUE(m.text() == weights) << "the weights arrived damaged";
+      }
     }
   }
   ASSERT_EQ(order, (std::vector<std::string>{"news", "weights"})) << "the small object waited behind the large one";
