@@ -65,6 +65,7 @@ void LinkCore::resend(std::vector<protocol::ClientMessage>&& messages) {
 }
 
 void LinkCore::pump_uploads() {
+  uploader_.confirm(session_.answered());  // also while closing: BYE may follow the last chunks
   if (uploader_.idle() || session_.state() != SessionState::active || !may_send()) return;
   auto messages = uploader_.next(
       session_.answered(), [this] { return session_.heartbeat(); }, [this](std::uint64_t seq) { session_.sent(seq); });
@@ -104,6 +105,11 @@ void LinkCore::on_stop_requested(Clock::time_point now) {
 void LinkCore::stop_when_drained(Clock::time_point now, const DrainProbes& probes) {
   if (!stop_deadline_) return;
   close_when_drained(probes);
+  // The stop timeout is for a broker that does nothing: an upload that moves extends it.
+  if (const auto sent = uploader_.progress(); sent != stop_progress_) {
+    stop_progress_ = sent;
+    stop_deadline_ = now + options_.stop_timeout;
+  }
   if (now >= *stop_deadline_ && !finished()) {
     session_.fail(Error(ErrorCode::timeout, "the broker did not confirm the end of the session in time"));
   }

@@ -92,7 +92,8 @@ class LinkCore {
   std::vector<LinkAction> actions_;
   std::optional<Clock::time_point> next_attempt_;      // when reconnecting
   std::optional<Clock::time_point> attempt_deadline_;  // a new session must open by then
-  std::optional<Clock::time_point> stop_deadline_;     // set by a stop request
+  std::optional<Clock::time_point> stop_deadline_;     // set by a stop request, moved on by uploads
+  std::pair<std::uint64_t, std::uint64_t> stop_progress_{0, 0};  // the upload's at the last look
   std::optional<Clock::time_point> lost_connection_at_;
   bool bye_sent_ = false;
   std::string problem_;

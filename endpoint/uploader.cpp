@@ -63,7 +63,9 @@ ClientMessage Uploader::pop() {
 }
 
 std::pair<std::uint64_t, std::uint64_t> Uploader::progress() const {
-  if (queue_.empty() || payload_of(queue_.front()).size() <= chunk_size) return {0, 0};
+  // Chunks are confirmed in order: everything before the oldest unconfirmed one is confirmed.
+  if (!in_flight_.empty()) return {in_flight_.front().object_size, in_flight_.front().offset};
+  if (queue_.empty() || !begun_) return {0, 0};
   return {payload_of(queue_.front()).size(), offset_};
 }
 

@@ -34,12 +34,17 @@ class Uploader {
   // once its last byte went out (the next PING confirms it, as for any object).
   template <class Ping, class Sent>
   [[nodiscard]] std::vector<protocol::ClientMessage> next(std::uint64_t confirmed, Ping&& ping, Sent&& sent);
+  // The broker answered the PINGs up to `confirmed`: the chunks before them are confirmed.
+  void confirm(std::uint64_t confirmed) {
+    while (!in_flight_.empty() && in_flight_.front().token <= confirmed) in_flight_.pop_front();
+  }
   // The session was lost: what was sent here counts for nothing. The session sends every
   // unconfirmed object again, and those that go through here are pushed again, in order.
   void restart();
 
   [[nodiscard]] bool idle() const noexcept { return queue_.empty(); }
-  // The object uploading now: its size and the bytes sent of it (0, 0 if none).
+  // The object uploading now: its size and the bytes of it the broker confirmed (0, 0 if none;
+  // an object whose last chunk went out counts until the broker confirmed that too).
   [[nodiscard]] std::pair<std::uint64_t, std::uint64_t> progress() const;
   [[nodiscard]] std::size_t size() const noexcept { return queue_.size(); }
 
@@ -55,12 +60,17 @@ class Uploader {
   std::multiset<std::string> groups_;          // of the queue
   bool begun_ = false;
   std::uint64_t offset_ = 0;
-  std::deque<std::uint64_t> in_flight_;  // PING tokens after chunks, not yet answered
+  struct InFlight {
+    std::uint64_t token;        // of the PING after the chunk
+    std::uint64_t object_size;  // of the object the chunk is of
+    std::uint64_t offset;       // of the chunk in it
+  };
+  std::deque<InFlight> in_flight_;  // chunks whose PING is not answered yet
 };
 
 template <class Ping, class Sent>
 std::vector<protocol::ClientMessage> Uploader::next(std::uint64_t confirmed, Ping&& ping, Sent&& sent) {
-  while (!in_flight_.empty() && in_flight_.front() <= confirmed) in_flight_.pop_front();
+  confirm(confirmed);
   std::vector<protocol::ClientMessage> out;
   while (!queue_.empty() && in_flight_.size() < window) {
     if (payload_of(queue_.front()).size() <= protocol::chunk_size) {  // a small one whose turn came
@@ -69,14 +79,16 @@ std::vector<protocol::ClientMessage> Uploader::next(std::uint64_t confirmed, Pin
       continue;
     }
     const bool chunk = begun_;
+    const std::uint64_t offset = offset_;
     out.push_back(next_part());
     if (!chunk) continue;
-    if (offset_ == payload_of(queue_.front()).size()) {  // its last chunk: the PING below confirms it
+    const std::uint64_t size = payload_of(queue_.front()).size();
+    if (offset_ == size) {  // its last chunk: the PING below confirms it
       sent(seq_of(queue_.front()));
       (void)pop();
     }
     protocol::Ping p = ping();
-    in_flight_.push_back(p.token);
+    in_flight_.push_back(InFlight{p.token, size, offset});
     out.emplace_back(p);
   }
   return out;

@@ -102,13 +102,34 @@ TEST_F(LargeObjects, AnUploadSlowerThanTheLivenessWindowIsQueuedOnce) {
   }
   EXPECT_EQ(p.sending_total, batch.size());
   EXPECT_GT(p.sending_done, 0u);
-  producer->sync(30s);
+  // The upload takes 2 s: a timeout counts time without progress, not the transfer's time.
+  producer->sync(500ms);
   const auto received = receive(*consumer, 2, 10s);
   ASSERT_EQ(received.size(), 2u);
   EXPECT_TRUE(received[0].text() == batch) << "the item arrived damaged or out of order";
   EXPECT_TRUE(received[1].text() == "small");
   EXPECT_EQ(producer->statistics().sessions, 1u);
   EXPECT_EQ(broker->stats().expired_clients, 0u);
+}
+
+// stop() drains an upload that takes longer than stop_timeout, as long as it moves.
+TEST_F(LargeObjects, StopWaitsForAnUploadThatMoves) {
+  auto consumer = endpoint({"samples"});
+  consumer->notify("samples", 1);
+  EndpointOptions options = options_for({}, client_key);
+  options.broker = proxy->endpoint();
+  options.stop_timeout = 500ms;
+  Endpoint producer(std::move(options));
+  const std::string batch = object('s');
+  (void)producer.produce_raw(batch, "samples");
+  try {
+    producer.stop();
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << e.what();
+  }
+  const auto received = receive(*consumer, 1, 10s);
+  ASSERT_EQ(received.size(), 1u);
+  EXPECT_TRUE(received[0].text() == batch);
 }
 
 // A produced item streams to a consumer on a slow link and is acknowledged like any other.
