@@ -176,5 +176,29 @@ TEST_F(LargeObjects, AMemberBehindEndsWithTheNewestCompleteValue) {
   EXPECT_EQ(worker->statistics().sessions, 1u);
 }
 
+// Objects up to 4 GiB with the default settings (max_message_size 4 GiB, a budget of half the
+// memory): one of exactly 4 GiB from one endpoint to another through the broker. About 13 GiB
+// of memory (the test's bytes, the sender's message, the broker's copy, the receiver's), so a
+// soak: ZRELAY_SOAK=1 ctest -R FourGibibyteSoak.
+class LargeObjectSoak : public testing::RelayFixture {};
+
+TEST_F(LargeObjectSoak, FourGibibyteSoak) {
+  if (std::getenv("ZRELAY_SOAK") == nullptr) GTEST_SKIP() << "set ZRELAY_SOAK=1 to run it";
+  constexpr std::size_t size = std::size_t{4} << 30;
+  auto worker = endpoint({"weights"});
+  {
+    auto learner = endpoint();
+    std::string weights(size, 'w');
+    for (std::size_t i = 0; i < size; i += 1 << 20) weights[i] = static_cast<char>(i >> 20);
+    (void)learner->broadcast_raw(weights, "weights");
+    learner->sync(60s);
+  }
+  const auto got = worker->get_last(1, 120s);
+  ASSERT_EQ(got.size(), 1u);
+  ASSERT_EQ(got[0].size(), size);
+  for (std::size_t i = 0; i < size; i += 1 << 20) ASSERT_EQ(got[0].text()[i], static_cast<char>(i >> 20)) << i;
+  EXPECT_EQ(got[0].text()[size - 1], 'w');
+}
+
 }  // namespace
 }  // namespace zrelay
