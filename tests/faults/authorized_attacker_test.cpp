@@ -102,6 +102,19 @@ class AuthorizedAttacker : public ::testing::Test {
     testing::expect_peak_memory_below(*broker, baseline, held_at_most + overhead);
   }
 
+  // A member of `group` with small socket buffers that never reads.
+  testing::RawClient deaf_member(const std::string& group) {
+    testing::RawClient member(context, address, broker_cert.public_key(), worker, [](zmq::socket_t& s) {
+      s.set(zmq::sockopt::rcvhwm, 4);
+      s.set(zmq::sockopt::rcvbuf, 4096);
+    });
+    member.send({header(0x01), "deaf", testing::no_endpoint_id});
+    EXPECT_EQ(member.receive().at(0), header(0x81));
+    member.send({header(0x02), group});
+    EXPECT_EQ(member.receive().at(0), header(0x82));
+    return member;
+  }
+
   // A number from the broker's statistics: the first `name`, or the first after `after`.
   [[nodiscard]] std::uint64_t stat(const std::string& name, const std::string& after = {}) {
     const std::string json = witness->broker_statistics();
@@ -308,16 +321,7 @@ TEST_F(AuthorizedAttacker, CopiesOfSmallBroadcastsToMembersThatNeverReadAreCharg
   constexpr std::uint64_t budget = 256 * MiB;
   start({"--max-payload-bytes", std::to_string(budget)});
   std::vector<testing::RawClient> members;
-  for (int i = 0; i < 20; ++i) {
-    members.emplace_back(context, address, broker_cert.public_key(), worker, [](zmq::socket_t& s) {
-      s.set(zmq::sockopt::rcvhwm, 4);
-      s.set(zmq::sockopt::rcvbuf, 4096);
-    });
-    members.back().send({header(0x01), "deaf", testing::no_endpoint_id});
-    ASSERT_EQ(members.back().receive().at(0), header(0x81));
-    members.back().send({header(0x02), "w"});
-    ASSERT_EQ(members.back().receive().at(0), header(0x82));
-  }
+  for (int i = 0; i < 20; ++i) ASSERT_NO_FATAL_FAILURE(members.push_back(deaf_member("w")));
   Endpoint broadcaster(endpoint_options({}));
   const std::string value(4096, 'v');
   const std::uint64_t at_bounds = 20 * (500 + 1) * (value.size() + 256) + 64 * 1024;
@@ -344,16 +348,7 @@ TEST_F(AuthorizedAttacker, MembersThatNeverReadALargeBroadcastCostNoCopyOfIt) {
   liveness_ms = "60000";  // the members are silent
   start({"--max-payload-bytes", std::to_string(1024 * MiB)});
   std::vector<testing::RawClient> members;
-  for (int i = 0; i < 8; ++i) {
-    members.emplace_back(context, address, broker_cert.public_key(), worker, [](zmq::socket_t& s) {
-      s.set(zmq::sockopt::rcvhwm, 4);
-      s.set(zmq::sockopt::rcvbuf, 4096);
-    });
-    members.back().send({header(0x01), "deaf", testing::no_endpoint_id});
-    ASSERT_EQ(members.back().receive().at(0), header(0x81));
-    members.back().send({header(0x02), "w"});
-    ASSERT_EQ(members.back().receive().at(0), header(0x82));
-  }
+  for (int i = 0; i < 8; ++i) ASSERT_NO_FATAL_FAILURE(members.push_back(deaf_member("w")));
   Endpoint reader(endpoint_options({"w"}));
   {
     std::string value(size, 'w');
