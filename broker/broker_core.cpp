@@ -331,9 +331,16 @@ void BrokerCore::on_new(const ClientId& from, Client& client, Produce&& m) {
 }
 
 void BrokerCore::on(const ClientId& from, Client& client, Begin&& m) {
-  if (client.uploads.count(m.seq) != 0 || client.uploads.size() >= max_upload_records) {
-    error(from, ErrorCode::invalid_argument, m.seq, m.group,
-          client.uploads.count(m.seq) != 0 ? "an upload of this seq is in progress" : "too many uploads in progress");
+  // Refusals that say nothing about the object (a client that breaks the protocol): no record,
+  // nothing remembered for resends.
+  const auto kept = std::count_if(client.uploads.begin(), client.uploads.end(), [](const auto& u) { return u.second.kept(); });
+  const char* refusal = client.uploads.count(m.seq) != 0               ? "an upload of this seq is in progress"
+                        : client.uploads.size() >= max_upload_records ? "too many uploads in progress"
+                        : static_cast<std::size_t>(kept) >= max_uploads ? "at most 4 uploads at once"
+                        : m.size <= chunk_size ? "an object of up to 1 MiB travels in one message"
+                                               : nullptr;
+  if (refusal != nullptr) {
+    error(from, ErrorCode::invalid_argument, m.seq, m.group, refusal);
     return;
   }
   if (client.producer) {
@@ -354,9 +361,10 @@ void BrokerCore::on(const ClientId& from, Client& client, Begin&& m) {
     client.uploads.emplace(m.seq, Upload::swallowed(std::move(m)));
     return;
   }
-  if (client.producer) producers_.unapply(*client.producer, m.seq);
-  const std::uint64_t size = m.size;
-  client.uploads.emplace(m.seq, Upload(std::move(m), account_.charge(size)));
+  if (client.producer) producers_.uploading(*client.producer, m.seq);
+  // What the object will be judged on when complete: reserved, so that it still fits then.
+  const std::uint64_t cost = m.size + (m.kind == Kind::produced ? m.copies * item_cost : 0);
+  client.uploads.emplace(m.seq, Upload(std::move(m), account_.charge(cost)));
 }
 
 bool BrokerCore::upload_acceptable(const ClientId& from, Client& client, const Begin& m) {
@@ -367,13 +375,8 @@ bool BrokerCore::upload_acceptable(const ClientId& from, Client& client, const B
     return false;
   };
   if (m.size > limits_.max_message_size) return refuse(ErrorCode::too_large, "object over the broker's max_message_size");
-  if (m.size <= chunk_size) return refuse(ErrorCode::invalid_argument, "an object of up to 1 MiB travels in one message");
   if (produce ? (m.copies == 0 || m.copies > max_copies) : m.copies != 1) {
     return refuse(ErrorCode::invalid_argument, produce ? "copies must be 1..65535" : "a broadcast has copies 1");
-  }
-  const auto kept = std::count_if(client.uploads.begin(), client.uploads.end(), [](const auto& u) { return u.second.kept(); });
-  if (static_cast<std::size_t>(kept) >= max_uploads) {
-    return refuse(ErrorCode::invalid_argument, "at most " + std::to_string(max_uploads) + " uploads at once");
   }
   Group* group = find_or_create(from, m.group, m.seq);
   if (group == nullptr) return false;
@@ -399,8 +402,21 @@ void BrokerCore::on(const ClientId& from, Client& client, Chunk&& m) {
   if (!it->second.complete()) return;
   Upload upload = std::move(it->second);
   client.uploads.erase(it);
-  if (!upload.kept()) return;
-  std::visit([&](auto&& whole) { on(from, client, std::move(whole)); }, upload.take());
+  if (upload.kept()) apply_upload(from, client, std::move(upload));
+}
+
+void BrokerCore::apply_upload(const ClientId& from, Client& client, Upload&& upload) {
+  // Judged for duplicates at BEGIN already: applied now, whatever seqs came since.
+  const std::uint64_t seq = upload.header().seq;
+  if (client.producer) producers_.uploaded(*client.producer, seq);
+  handling_ = Handling{from, seq, client.producer ? &*client.producer : nullptr, upload.header().kind == Kind::broadcast};
+  ClientMessage whole = upload.take();  // its reservation ends: the object is judged on the same cost now
+  if (auto* broadcast = std::get_if<Broadcast>(&whole)) {
+    on_new(from, client, std::move(*broadcast));
+  } else {
+    on_new(from, client, std::move(std::get<Produce>(whole)));
+  }
+  handling_.reset();
 }
 
 void BrokerCore::on(const ClientId& from, Client& client, Ready&& m) {
@@ -652,12 +668,16 @@ void BrokerCore::pump_stream(const ClientId& id, Client& client) {
       }
       client.streams.start(std::move(*deliver));
     }
+    if (client.streams.held_back()) return;  // the socket refused a chunk: until the next tick
     while (!client.streams.all_sent()) {
       if (client.pending.bytes() >= stream_window) return;  // the next when the connection took these
       BrokerMessage next = client.streams.next(stream_wakeup_);
       if (auto* chunk = std::get_if<DeliverChunk>(&next)) chunk->data = client.pending.track(std::move(chunk->data));
       outbox_.push_back(Outgoing{id, std::move(next), {}, 0});
     }
+    // Finished at the next pump, once the socket took the last chunk (a refused one is sent
+    // again from the stream, and the group's next deliveries wait until then).
+    return;
   }
 }
 
@@ -757,6 +777,7 @@ Group* BrokerCore::requeue(Outgoing&& out, bool peer_gone) {
 
 void BrokerCore::tick(Clock::time_point now) {
   now_ = now;
+  for (auto& [id, client] : clients_) client.streams.release_hold();
   expire_silent();
   producers_.expire(now_);
   retry_closing();

@@ -176,6 +176,8 @@ class BrokerCore {
   // True if the client gets `group`'s last value through its streams: the value is large, or an
   // object of the group streams or waits there already (nothing may overtake it).
   [[nodiscard]] static bool streamed(const Client& client, const Group& group);
+  // The last chunk of an upload came: the object is handled as the BROADCAST or PRODUCE it is.
+  void apply_upload(const ClientId& from, Client& client, Upload&& upload);
   // Starts what waits in the client's streams and sends chunks while its connection has room.
   void pump_stream(const ClientId& id, Client& client);
   // A stream's next object resolved: a produced item as it is, a last value as the newest one.

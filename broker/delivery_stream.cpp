@@ -86,11 +86,13 @@ bool DeliveryStreams::give_back(const protocol::BrokerMessage& message) {
     if (begin->delivery_id != active_->deliver.delivery_id) return false;
     active_->begun = false;
     active_->offset = 0;
+    held_back_ = true;
     return true;
   }
   const auto* chunk = std::get_if<protocol::DeliverChunk>(&message);
   if (chunk == nullptr || chunk->delivery_id != active_->deliver.delivery_id) return false;
   active_->offset = std::min(active_->offset, chunk->offset);
+  held_back_ = true;
   return true;
 }
 

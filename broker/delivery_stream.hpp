@@ -46,6 +46,10 @@ class DeliveryStreams {
   // The socket did not take this message (DELIVER-BEGIN or a chunk of the one streaming): it
   // and what followed are sent again. Returns false if it is not of the one streaming.
   bool give_back(const protocol::BrokerMessage& message);
+  // Set by give_back(): the socket is full, so nothing is sent until the next tick (libzmq
+  // releasing what was given back would wake the loop again at once).
+  [[nodiscard]] bool held_back() const noexcept { return held_back_; }
+  void release_hold() noexcept { held_back_ = false; }
   // Drops what streams or waits for `group`; returns the delivery id of the one that was
   // streaming (already begun: the client gets ABORT), if it was of `group`.
   [[nodiscard]] std::optional<std::uint64_t> drop_group(const std::string& group);
@@ -58,6 +62,7 @@ class DeliveryStreams {
   };
 
   std::optional<Active> active_;
+  bool held_back_ = false;
   std::deque<Waiting> waiting_;
   std::set<std::string> last_values_;  // groups whose last value waits
   std::multiset<std::string> groups_;  // of everything waiting

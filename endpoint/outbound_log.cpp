@@ -75,6 +75,10 @@ Ping OutboundLog::heartbeat() {
 
 void OutboundLog::on_pong(std::uint64_t wire_token) {
   answered_ = std::max(answered_, wire_token);
+  // Objects are confirmed by the PING after them, also behind one not on the wire yet (a large
+  // object uploading): other groups' objects do not wait for it here.
+  std::erase_if(entries_, [&](const Entry& e) { return e.sync_token == 0 && e.confirmed_by <= wire_token; });
+  // An application sync only once everything before it is confirmed.
   while (!entries_.empty() && entries_.front().confirmed_by <= wire_token) {
     confirmed_sync_ = std::max(confirmed_sync_, entries_.front().sync_token);
     entries_.pop_front();

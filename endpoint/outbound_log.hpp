@@ -4,7 +4,8 @@
 // application handed over is lost with a connection or a broker restart.
 //
 // The broker handles a client's messages in order, so a PONG confirms everything sent before its
-// PING. Every PING on the wire gets a token from here, in send order; application syncs keep
+// PING (an object uploading in chunks is "sent" once its last chunk went out; the objects
+// after it are confirmed without waiting for it, an application sync after it waits). Every PING on the wire gets a token from here, in send order; application syncs keep
 // their own tokens and are confirmed through the same mechanism.
 #include <cstddef>
 #include <cstdint>

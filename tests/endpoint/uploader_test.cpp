@@ -128,3 +128,28 @@ TEST(SessionReassembly, AChunkOutOfOrderLosesTheSession) {
 
 }  // namespace
 }  // namespace zrelay::endpoint
+
+#include "endpoint/outbound_log.hpp"
+
+namespace zrelay::endpoint {
+namespace {
+
+// An object not on the wire yet (uploading) holds back no later object's confirmation, so an
+// endpoint uploading a large object keeps sending small ones to other groups; a sync waits.
+TEST(OutboundLogUnsent, LaterObjectsAreConfirmedASyncWaitsForTheUpload) {
+  OutboundLog log;
+  log.record_unsent(protocol::Broadcast{1, "w", bytes(3)});
+  (void)log.record(protocol::Produce{2, "q", 1, bytes(3)});
+  (void)log.record(protocol::Ping{7});  // an application sync: wire token 1
+  log.on_pong(1);
+  EXPECT_EQ(log.unconfirmed(), 2u) << "the upload and the sync behind it";
+  EXPECT_EQ(log.confirmed_sync(), 0u);
+  log.sent(1);
+  const protocol::Ping after = log.heartbeat();
+  log.on_pong(after.token);
+  EXPECT_EQ(log.unconfirmed(), 0u);
+  EXPECT_EQ(log.confirmed_sync(), 7u);
+}
+
+}  // namespace
+}  // namespace zrelay::endpoint
