@@ -20,6 +20,7 @@
 #include "broker/handshake_watch.hpp"
 #include "broker/log_limiter.hpp"
 #include "broker/router_link.hpp"
+#include "broker/wakeup.hpp"
 #include "protocol/limits.hpp"
 #include "protocol/zmq_compat.hpp"
 
@@ -94,12 +95,13 @@ zmq::socket_t make_router(zmq::context_t& context, const BrokerOptions& options)
   // back: work a client that never reads could make the broker do each tick.
   router.set(zmq::sockopt::sndhwm, router_send_hwm);
   // The whole message, all frames added up (zrelay's libzmq, third_party/libzmq patch 0003): a
-  // header frame with its fields and a payload of max_message_size. It is also what one
+  // header frame with its fields and a payload of max_message_size, or a chunk of a larger one. It is also what one
   // connection can make the broker buffer before libzmq hands over a message. A payload over
   // the limit that fits this slack is refused with too_large instead of costing the sender its
   // connection.
   router.set(zmq::sockopt::maxmsgsize,
-             static_cast<std::int64_t>(options.limits.max_message_size + protocol::max_fields_bytes));
+             static_cast<std::int64_t>(std::min<std::uint64_t>(options.limits.max_message_size, protocol::chunk_size) +
+                                       protocol::max_fields_bytes));
   router.set(zmq::sockopt::handshake_ivl, static_cast<int>(options.handshake_timeout.count()));
   router.set(zmq::sockopt::linger, static_cast<int>(options.linger.count()));
   // ZMTP heartbeats close connections that went silent; the next send to such a peer fails and
@@ -162,6 +164,7 @@ class Broker::Impl {
         core_(options_.limits, "zrelay " ZRELAY_VERSION, random_instance()) {
     zap_.replace(access_.keys);
     core_.set_access(access_.keys, access_.policy);
+    core_.set_stream_wakeup([wakeup = stream_wakeup_] { wakeup->signal(); });  // it may outlive this loop
     bind(options_.bind);
     for (const std::string& address : options_.also_bind) bind(address);
     const std::string control = "inproc://zrelay-broker-control-" + std::to_string(reinterpret_cast<std::uintptr_t>(this));
@@ -319,12 +322,13 @@ class Broker::Impl {
     }
     zmq::pollitem_t items[] = {{router_.handle(), 0, ZMQ_POLLIN, 0},
                                {nullptr, control.get(zmq::sockopt::fd), ZMQ_POLLIN, 0},
-                               {nullptr, monitor.get(zmq::sockopt::fd), ZMQ_POLLIN, 0}};
+                               {nullptr, monitor.get(zmq::sockopt::fd), ZMQ_POLLIN, 0},
+                               {nullptr, stream_wakeup_->fd(), ZMQ_POLLIN, 0}};
     auto next_tick = broker::Clock::now() + options_.tick;
     for (;;) {
       const auto wait = std::chrono::ceil<std::chrono::milliseconds>(next_tick - broker::Clock::now());
       try {
-        zmq::poll(items, 3, std::max(wait, std::chrono::milliseconds(0)));
+        zmq::poll(items, 4, std::max(wait, std::chrono::milliseconds(0)));
       } catch (const zmq::error_t& e) {
         if (e.num() != EINTR) throw;
         continue;
@@ -334,6 +338,11 @@ class Broker::Impl {
         return;
       }
       if (items[2].revents & ZMQ_POLLIN) on_monitor_event(monitor);
+      if (items[3].revents & ZMQ_POLLIN) {  // a connection took a chunk: the next one can go
+        stream_wakeup_->clear();
+        core_.pump_streams();
+        link.flush();
+      }
       if (items[0].revents & ZMQ_POLLIN) link.receive_batch(next_tick);
       if (broker::Clock::now() >= next_tick) {
         core_.tick(broker::Clock::now());
@@ -384,6 +393,7 @@ class Broker::Impl {
   std::mutex pending_mutex_;
   std::optional<Access> pending_access_;
   std::promise<void> pending_applied_;
+  std::shared_ptr<broker::Wakeup> stream_wakeup_ = std::make_shared<broker::Wakeup>();
   zmq::context_t context_;
   auth::ZapHandler zap_;
   zmq::socket_t router_;

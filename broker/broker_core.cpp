@@ -100,8 +100,23 @@ void BrokerCore::handle(const ClientId& from, const std::string& user_id, Client
   }
   it->second.last_seen = now_;
   ++it->second.messages_in;
+  if (refused_unchunked(from, message)) return;
   std::visit([&](auto&& m) { on(from, it->second, std::move(m)); }, std::move(message));
   forget_overflowed();
+}
+
+bool BrokerCore::refused_unchunked(const ClientId& from, const ClientMessage& message) {
+  const auto refuse = [&](std::uint64_t seq, const std::string& group) {
+    error(from, ErrorCode::invalid_argument, seq, group, "an object over 1 MiB travels in chunks (BEGIN, then CHUNKs)");
+    return true;
+  };
+  if (const auto* m = std::get_if<Broadcast>(&message); m != nullptr && m->payload.size() > chunk_size) {
+    return refuse(m->seq, m->group);
+  }
+  if (const auto* m = std::get_if<Produce>(&message); m != nullptr && m->payload.size() > chunk_size) {
+    return refuse(m->seq, m->group);
+  }
+  return false;
 }
 
 void BrokerCore::forget_overflowed() {
@@ -179,6 +194,7 @@ void BrokerCore::charge_memberships(Client& client) const {
 }
 
 void BrokerCore::leave(const ClientId& id, Client& client, const std::string& name) {
+  if (const auto aborted = client.streams.drop_group(name)) send(id, Abort{*aborted});
   client.groups.erase(name);
   charge_memberships(client);
   Group& group = groups_.at(name);
@@ -312,6 +328,95 @@ void BrokerCore::on_new(const ClientId& from, Client& client, Produce&& m) {
           "queue full (max_consumables " + std::to_string(group->options().max_consumables) + "): refused " +
               std::to_string(refused) + " of " + std::to_string(m.copies) + " copies");
   }
+}
+
+void BrokerCore::on(const ClientId& from, Client& client, Begin&& m) {
+  // Refusals that say nothing about the object (a client that breaks the protocol): no record,
+  // nothing remembered for resends.
+  const auto kept = std::count_if(client.uploads.begin(), client.uploads.end(), [](const auto& u) { return u.second.kept(); });
+  const char* refusal = client.uploads.count(m.seq) != 0               ? "an upload of this seq is in progress"
+                        : client.uploads.size() >= max_upload_records ? "too many uploads in progress"
+                        : static_cast<std::size_t>(kept) >= max_uploads ? "at most 4 uploads at once"
+                        : m.size <= chunk_size ? "an object of up to 1 MiB travels in one message"
+                                               : nullptr;
+  if (refusal != nullptr) {
+    error(from, ErrorCode::invalid_argument, m.seq, m.group, refusal);
+    return;
+  }
+  if (client.producer) {
+    if (auto answers = producers_.seen(*client.producer, m.seq)) {  // a resend of what was handled
+      for (ErrorReply& reply : *answers) send(from, std::move(reply));
+      client.uploads.emplace(m.seq, Upload::swallowed(std::move(m)));
+      return;
+    }
+    producers_.applied(*client.producer, m.seq);  // so that a refusal is remembered as for a BROADCAST
+  }
+  // Judged now as the whole object would be: refused, it stays refused for resends as a
+  // BROADCAST or PRODUCE would; accepted, it is applied only once complete (a lost upload is
+  // sent again and judged again).
+  handling_ = Handling{from, m.seq, client.producer ? &*client.producer : nullptr, m.kind == Kind::broadcast};
+  const bool acceptable = upload_acceptable(from, client, m);
+  handling_.reset();
+  if (!acceptable) {
+    client.uploads.emplace(m.seq, Upload::swallowed(std::move(m)));
+    return;
+  }
+  if (client.producer) producers_.uploading(*client.producer, m.seq);
+  // What the object will be judged on when complete: reserved, so that it still fits then.
+  const std::uint64_t cost = m.size + (m.kind == Kind::produced ? m.copies * item_cost : 0);
+  client.uploads.emplace(m.seq, Upload(std::move(m), account_.charge(cost)));
+}
+
+bool BrokerCore::upload_acceptable(const ClientId& from, Client& client, const Begin& m) {
+  const bool produce = m.kind == Kind::produced;
+  if (!permitted(from, client, produce ? Action::produce : Action::broadcast, m.group, m.seq)) return false;
+  const auto refuse = [&](ErrorCode code, const std::string& text) {
+    error(from, code, m.seq, m.group, text);
+    return false;
+  };
+  if (m.size > limits_.max_message_size) return refuse(ErrorCode::too_large, "object over the broker's max_message_size");
+  if (produce ? (m.copies == 0 || m.copies > max_copies) : m.copies != 1) {
+    return refuse(ErrorCode::invalid_argument, produce ? "copies must be 1..65535" : "a broadcast has copies 1");
+  }
+  Group* group = find_or_create(from, m.group, m.seq);
+  if (group == nullptr) return false;
+  if (!fits_budget(from, m.size + (produce ? m.copies * item_cost : 0), m.seq, *group)) {
+    if (produce) group->stats.refused += m.copies - 1;  // fits_budget counted one
+    return false;
+  }
+  return true;
+}
+
+void BrokerCore::on(const ClientId& from, Client& client, Chunk&& m) {
+  const auto it = client.uploads.find(m.seq);
+  if (it == client.uploads.end()) {
+    error(from, ErrorCode::invalid_argument, m.seq, {}, "CHUNK of no upload in progress (BEGIN first)");
+    return;
+  }
+  if (!it->second.append(m)) {
+    const std::string group = it->second.header().group;
+    client.uploads.erase(it);  // not applied: sent again, it is judged again
+    error(from, ErrorCode::malformed_message, m.seq, group, "CHUNK out of order or past the object's size: upload dropped");
+    return;
+  }
+  if (!it->second.complete()) return;
+  Upload upload = std::move(it->second);
+  client.uploads.erase(it);
+  if (upload.kept()) apply_upload(from, client, std::move(upload));
+}
+
+void BrokerCore::apply_upload(const ClientId& from, Client& client, Upload&& upload) {
+  // Judged for duplicates at BEGIN already: applied now, whatever seqs came since.
+  const std::uint64_t seq = upload.header().seq;
+  if (client.producer) producers_.uploaded(*client.producer, seq);
+  handling_ = Handling{from, seq, client.producer ? &*client.producer : nullptr, upload.header().kind == Kind::broadcast};
+  ClientMessage whole = upload.take();  // its reservation ends: the object is judged on the same cost now
+  if (auto* broadcast = std::get_if<Broadcast>(&whole)) {
+    on_new(from, client, std::move(*broadcast));
+  } else {
+    on_new(from, client, std::move(std::get<Produce>(whole)));
+  }
+  handling_.reset();
 }
 
 void BrokerCore::on(const ClientId& from, Client& client, Ready&& m) {
@@ -480,7 +585,11 @@ void BrokerCore::deliver_produced(const ClientId& to, Group& group, QueuedItem&&
   ++group.stats.delivered;
   ++item.attempts;
   auto client = clients_.find(to);
-  zmq::message_t payload = client != clients_.end() ? delivery_payload(client->second, item.payload) : share(item.payload);
+  // Large items stream; an item of a group with an object streaming or waiting there waits too (FIFO).
+  const bool streamed = client != clients_.end() &&
+                        (item.payload.size() > chunk_size || client->second.streams.involves(group.name()));
+  zmq::message_t payload =
+      client != clients_.end() && !streamed ? delivery_payload(client->second, item.payload) : share(item.payload);
   if (client != clients_.end()) {
     ++client->second.deliveries_out;
     client->second.held.insert_or_assign(
@@ -491,6 +600,12 @@ void BrokerCore::deliver_produced(const ClientId& to, Group& group, QueuedItem&&
   }
   outbox_.push_back(Outgoing{to, Deliver{group.name(), Kind::produced, item.id, item.attempts, std::move(payload), item.object},
                              std::move(item.producer), item.seq});
+  if (streamed) {  // one object at a time, chunk by chunk, from the item's one copy
+    auto deliver = std::get<Deliver>(std::move(outbox_.back().message));
+    outbox_.pop_back();
+    client->second.streams.push_item(std::move(deliver));
+    pump_stream(to, client->second);
+  }
 }
 
 void BrokerCore::deliver_last_value(const ClientId& to, Group& group) {
@@ -498,6 +613,11 @@ void BrokerCore::deliver_last_value(const ClientId& to, Group& group) {
   auto client = clients_.find(to);
   if (client == clients_.end()) return;
   Client& member = client->second;
+  if (streamed(member, group)) {
+    if (!member.streams.push_last_value(group.name())) ++group.stats.broadcasts_skipped;
+    pump_stream(to, member);
+    return;
+  }
   if (member.backlog.empty() && !over_pending_limit(member)) {
     outbox_.push_back(last_value_delivery(to, member, group));
     return;
@@ -516,6 +636,61 @@ Outgoing BrokerCore::last_value_delivery(const ClientId& to, Client& client, Gro
                   Deliver{group.name(), Kind::broadcast, next_delivery_id_++, 1, std::move(payload), group.last_value_object()},
                   {},
                   0};
+}
+
+bool BrokerCore::streamed(const Client& client, const Group& group) {
+  return client.streams.involves(group.name()) || group.last_value_size().value_or(0) > chunk_size;
+}
+
+std::optional<Deliver> BrokerCore::resolve(Client& client, DeliveryStreams::Waiting&& waiting) {
+  if (waiting.deliver) return std::move(*waiting.deliver);
+  if (client.groups.count(waiting.group) == 0) return std::nullopt;
+  Group& group = groups_.at(waiting.group);
+  if (group.last_value() == nullptr) return std::nullopt;
+  ++client.deliveries_out;
+  ++group.stats.broadcast_deliveries;
+  return Deliver{group.name(), Kind::broadcast, next_delivery_id_++, 1, share(*group.last_value()), group.last_value_object()};
+}
+
+void BrokerCore::pump_stream(const ClientId& id, Client& client) {
+  if (!client.backlog.empty()) return;  // behind: the backlog goes first (flush_backlog pumps after it)
+  for (;;) {
+    if (client.streams.all_sent()) client.streams.finish();
+    if (!client.streams.streaming()) {
+      auto waiting = client.streams.take_waiting();
+      if (!waiting) return;
+      auto deliver = resolve(client, std::move(*waiting));
+      if (!deliver) continue;
+      if (deliver->payload.size() <= chunk_size) {  // an item that waited behind a large one, or a small last value
+        deliver->payload = delivery_payload(client, deliver->payload);
+        outbox_.push_back(Outgoing{id, std::move(*deliver), {}, 0});
+        continue;
+      }
+      client.streams.start(std::move(*deliver));
+    }
+    if (client.streams.held_back()) return;  // the socket refused a chunk: until the next tick
+    while (!client.streams.all_sent()) {
+      if (client.pending.bytes() >= stream_window) return;  // the next when the connection took these
+      BrokerMessage next = client.streams.next(stream_wakeup_);
+      if (auto* chunk = std::get_if<DeliverChunk>(&next)) chunk->data = client.pending.track(std::move(chunk->data));
+      outbox_.push_back(Outgoing{id, std::move(next), {}, 0});
+    }
+    // Finished at the next pump, once the socket took the last chunk (a refused one is sent
+    // again from the stream, and the group's next deliveries wait until then).
+    return;
+  }
+}
+
+void BrokerCore::pump_streams() {
+  for (auto& [id, client] : clients_) {
+    if (!client.streams.idle()) pump_stream(id, client);
+  }
+}
+
+bool BrokerCore::give_back_stream(const ClientId& id, const BrokerMessage& message) {
+  if (!std::holds_alternative<DeliverBegin>(message) && !std::holds_alternative<DeliverChunk>(message)) return false;
+  const auto client = clients_.find(id);
+  return client != clients_.end() && client->second.streams.give_back(message);
 }
 
 void BrokerCore::notify_dropped(const Group& group, const Drops& drops) {
@@ -553,6 +728,7 @@ void BrokerCore::undeliverable(std::vector<Undelivered>&& failed) {
       continue;
     }
     ++refused_sends_;
+    if (give_back_stream(f.out.to, f.out.message)) continue;  // sent again from there by pump_stream
     const auto* deliver = std::get_if<Deliver>(&f.out.message);
     if (deliver == nullptr || deliver->kind != Kind::produced) refused[f.out.to].push_back(std::move(f.out.message));
   }
@@ -601,6 +777,7 @@ Group* BrokerCore::requeue(Outgoing&& out, bool peer_gone) {
 
 void BrokerCore::tick(Clock::time_point now) {
   now_ = now;
+  for (auto& [id, client] : clients_) client.streams.release_hold();
   expire_silent();
   producers_.expire(now_);
   retry_closing();
@@ -657,9 +834,15 @@ void BrokerCore::flush_backlog(const ClientId& id, Client* client, Backlog& back
     if (next.message) {
       outbox_.push_back(Outgoing{id, std::move(*next.message), {}, 0});
     } else if (client != nullptr && client->groups.count(next.group) != 0) {
-      outbox_.push_back(last_value_delivery(id, *client, groups_.at(next.group)));
+      Group& group = groups_.at(next.group);
+      if (!streamed(*client, group)) {
+        outbox_.push_back(last_value_delivery(id, *client, group));
+      } else if (!client->streams.push_last_value(group.name())) {
+        ++group.stats.broadcasts_skipped;
+      }
     }
   }
+  if (client != nullptr) pump_stream(id, *client);
 }
 
 void BrokerCore::shutdown() {

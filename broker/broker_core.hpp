@@ -2,6 +2,7 @@
 // The broker's logic as a pure state machine: decoded client messages and timer ticks in,
 // addressed broker messages out. No sockets here; broker/broker.cpp is the ZeroMQ loop around it.
 #include <chrono>
+#include <functional>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -17,9 +18,12 @@
 #include "auth/access_policy.hpp"
 #include "auth/allow_list.hpp"
 #include "broker/backlog.hpp"
+#include "broker/delivery_stream.hpp"
 #include "broker/group.hpp"
 #include "broker/payload_account.hpp"
 #include "broker/producer_table.hpp"
+#include "broker/upload.hpp"
+#include "protocol/limits.hpp"
 #include "protocol/messages.hpp"
 
 namespace zrelay::broker {
@@ -74,6 +78,12 @@ class BrokerCore {
   // refused and what waited for a connection that was behind.
   void tick(Clock::time_point now);
   void tick() { tick(now_); }
+  // Sends the next chunks of the objects streaming to clients whose connections have room.
+  void pump_streams();
+  // Called (on any thread) whenever libzmq released a chunk: the loop should pump_streams().
+  void set_stream_wakeup(std::function<void()> wake) {
+    stream_wakeup_ = std::make_shared<const std::function<void()>>(std::move(wake));
+  }
   // The broker is stopping: every client gets what still waits for it, then GOODBYE
   // (shutting_down), and is forgotten. Nothing is handed out again.
   void shutdown();
@@ -105,6 +115,15 @@ class BrokerCore {
   // Charged for each membership: the name in the client's set, the group's member and credit
   // entries (about 150 B measured for short names; rounded up).
   static constexpr std::uint64_t membership_cost = 256;
+  // Uploads (BEGIN ... CHUNK) one session may have in progress at once.
+  static constexpr std::size_t max_uploads = 4;
+  // Uploads one session may have on record at once, those being swallowed (refused, or handled
+  // before) included.
+  static constexpr std::size_t max_upload_records = 16;
+  // The next chunk of a stream goes to a client once less than this waits in its connection:
+  // enough to keep a fast link busy, little for what interleaves (a PONG waits behind at most
+  // this and the kernel's buffer).
+  static constexpr std::uint64_t stream_window = 2 * protocol::chunk_size;
 
  private:
   struct Held {  // a produced item delivered and not yet acknowledged
@@ -122,6 +141,8 @@ class BrokerCore {
     std::set<std::string> groups;
     Charge memberships;  // membership_cost for each of `groups`, in the budget
     Backlog backlog;  // replies it could not take yet, in order
+    DeliveryStreams streams;  // objects over chunk_size on their way to it
+    std::map<std::uint64_t, Upload> uploads;  // by seq
     std::map<std::uint64_t, Held> held;  // by delivery id
     PayloadAccount pending;  // bytes handed to its connection and not yet written
     Clock::time_point since;
@@ -146,6 +167,23 @@ class BrokerCore {
   void on(const ClientId& from, Client& client, protocol::Hello&& m);
   void on(const ClientId& from, Client& client, protocol::Ack&& m);
   void on(const ClientId& from, Client& client, protocol::Stats&& m);
+  void on(const ClientId& from, Client& client, protocol::Begin&& m);
+  void on(const ClientId& from, Client& client, protocol::Chunk&& m);
+  // False (and the error sent) if the object BEGIN announces would be refused whole.
+  bool upload_acceptable(const ClientId& from, Client& client, const protocol::Begin& m);
+  // True (and the error sent) for a BROADCAST or PRODUCE over chunk_size: those come in chunks.
+  bool refused_unchunked(const ClientId& from, const protocol::ClientMessage& message);
+  // True if the client gets `group`'s last value through its streams: the value is large, or an
+  // object of the group streams or waits there already (nothing may overtake it).
+  [[nodiscard]] static bool streamed(const Client& client, const Group& group);
+  // The last chunk of an upload came: the object is handled as the BROADCAST or PRODUCE it is.
+  void apply_upload(const ClientId& from, Client& client, Upload&& upload);
+  // Starts what waits in the client's streams and sends chunks while its connection has room.
+  void pump_stream(const ClientId& id, Client& client);
+  // A stream's next object resolved: a produced item as it is, a last value as the newest one.
+  [[nodiscard]] std::optional<protocol::Deliver> resolve(Client& client, DeliveryStreams::Waiting&& waiting);
+  // Messages of a stream the socket did not take are sent again from there; false if not a stream's.
+  bool give_back_stream(const ClientId& id, const protocol::BrokerMessage& message);
 
   // The identity of an allowed key, or nothing.
   [[nodiscard]] std::optional<auth::Identity> identify(const std::string& user_id) const;
@@ -245,6 +283,7 @@ class BrokerCore {
   std::uint64_t revoked_clients_ = 0;
   std::vector<Outgoing> outbox_;
   std::vector<LogEvent> log_;
+  std::shared_ptr<const std::function<void()>> stream_wakeup_;
 };
 
 }  // namespace zrelay::broker

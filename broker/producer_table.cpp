@@ -37,7 +37,7 @@ std::optional<std::vector<protocol::ErrorReply>> ProducerTable::seen(const Key& 
   const auto it = entries_.find(key);
   if (it == entries_.end() || seq == 0) return std::nullopt;
   const Entry& entry = it->second;
-  if (seq > entry.highest) return std::nullopt;
+  if (seq > entry.highest || entry.uploading.count(seq) != 0) return std::nullopt;
   const std::uint64_t behind = entry.highest - seq;
   if (behind < window_seqs && !entry.applied.test(behind)) return std::nullopt;
   const auto refusals = entry.refusals.find(seq);
@@ -63,6 +63,22 @@ void ProducerTable::unapply(const Key& key, std::uint64_t seq) {
   const auto it = entries_.find(key);
   if (it == entries_.end() || seq > it->second.highest || it->second.highest - seq >= window_seqs) return;
   it->second.applied.reset(it->second.highest - seq);
+}
+
+void ProducerTable::uploading(const Key& key, std::uint64_t seq) {
+  const auto it = entries_.find(key);
+  if (it == entries_.end() || seq == 0) return;
+  unapply(key, seq);
+  auto& uploads = it->second.uploading;
+  uploads.insert(seq);
+  if (uploads.size() > max_uploading) uploads.erase(uploads.begin());
+}
+
+void ProducerTable::uploaded(const Key& key, std::uint64_t seq) {
+  const auto it = entries_.find(key);
+  if (it == entries_.end()) return;
+  it->second.uploading.erase(seq);
+  applied(key, seq);
 }
 
 void ProducerTable::refused(const Key& key, const protocol::ErrorReply& reply) {

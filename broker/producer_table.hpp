@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -41,6 +42,9 @@ class ProducerTable {
   static constexpr std::size_t max_refusals = 2 * window_seqs;  // per producer (the oldest seqs' go first)
   static constexpr std::uint64_t entry_cost = 512;    // the entry, its bitmap and map nodes
   static constexpr std::uint64_t refusal_cost = 256;  // a remembered ERROR and its text
+  // Uploads in progress (or lost with a session) remembered per producer, within entry_cost;
+  // past it the oldest is forgotten (a resend of it far behind the window counts as handled).
+  static constexpr std::size_t max_uploading = 8;
 
   ProducerTable(const PayloadAccount& overhead, std::chrono::milliseconds window)
       : overhead_(overhead), window_(window) {}
@@ -59,6 +63,12 @@ class ProducerTable {
   void applied(const Key& key, std::uint64_t seq);
   // `seq` counts as not applied after all (it was refused whole and its refusal not kept).
   void unapply(const Key& key, std::uint64_t seq);
+  // An upload of `seq` (BEGIN ... CHUNK) was accepted: until uploaded(), `seq` is new to seen()
+  // however far behind the highest seq it falls (small objects of the producer go on while a
+  // large one uploads), also after its session was lost, so that a resend is judged again.
+  void uploading(const Key& key, std::uint64_t seq);
+  // Its last chunk came: it is applied now.
+  void uploaded(const Key& key, std::uint64_t seq);
   // A refusal sent for an applied seq (queue_full, item_dropped, ...), to answer a resend with.
   void refused(const Key& key, const protocol::ErrorReply& reply);
 
@@ -73,6 +83,7 @@ class ProducerTable {
     std::bitset<window_seqs> applied;  // bit i: seq highest - i was applied
     std::map<std::uint64_t, std::vector<protocol::ErrorReply>> refusals;  // by seq, inside the window
     std::size_t refusal_count = 0;
+    std::set<std::uint64_t> uploading;  // seqs of uploads not complete yet
     Charge charge;  // entry_cost + refusal_cost per remembered refusal
     unsigned sessions = 0;
     Clock::time_point unused_since{};

@@ -23,10 +23,15 @@ std::string user_id_of(zmq::message_t& frame) {
 protocol::BrokerMessage shared_copy(protocol::BrokerMessage& message) {
   return std::visit(
       [](auto& m) -> protocol::BrokerMessage {
-        if constexpr (std::is_same_v<std::decay_t<decltype(m)>, protocol::Deliver>) {
+        using M = std::decay_t<decltype(m)>;
+        if constexpr (std::is_same_v<M, protocol::Deliver>) {
           zmq::message_t payload;
           payload.copy(m.payload);
           return protocol::Deliver{m.group, m.kind, m.delivery_id, m.attempt, std::move(payload), m.object};
+        } else if constexpr (std::is_same_v<M, protocol::DeliverChunk>) {
+          zmq::message_t data;
+          data.copy(m.data);
+          return protocol::DeliverChunk{m.delivery_id, m.offset, std::move(data)};
         } else {
           return m;
         }

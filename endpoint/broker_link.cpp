@@ -99,7 +99,7 @@ void BrokerLink::run(zmq::socket_t& pipe, zmq::socket_t& control, const LinkHook
   hooks_ = &hooks;
   core_.start(Clock::now());
   apply();
-  hooks.publish(core_.session(), core_.problem());
+  hooks.publish(core_.session(), core_.problem(), core_.progress());
   on_control(control);  // read once before waiting: a new socket signals only once it was emptied
   while (!core_.finished()) {
     if (drain_monitor_) on_monitor_event();
@@ -125,9 +125,9 @@ void BrokerLink::run(zmq::socket_t& pipe, zmq::socket_t& control, const LinkHook
     on_pipe_message(pipe);
     send_acks();
     stop_when_drained(now, pipe);
-    hooks.publish(core_.session(), core_.problem());
+    hooks.publish(core_.session(), core_.problem(), core_.progress());
   }
-  hooks.publish(core_.session(), core_.problem());
+  hooks.publish(core_.session(), core_.problem(), core_.progress());
 }
 
 void BrokerLink::stop_when_drained(Clock::time_point now, zmq::socket_t& pipe) {

@@ -23,7 +23,7 @@ namespace zrelay::endpoint {
 // What the application side shares with the I/O thread besides the pipes.
 struct LinkHooks {
   // Called after each event with the session and the latest handshake problem (or empty).
-  std::function<void(Session&, const std::string&)> publish;
+  std::function<void(Session&, const std::string&, const TransferProgress&)> publish;
   // Acknowledgements the application queued.
   AckQueue* acks = nullptr;
   // True while a submit() may still put something into the pipe (see Endpoint::Impl::stop).

@@ -248,10 +248,20 @@ class Endpoint::Impl {
   std::unique_lock<std::mutex> await(const std::optional<Clock::time_point>& deadline, Answered answered,
                                      const std::string& late) {
     std::unique_lock lock(state_mutex_);
-    if (!endpoint::wait_for(state_changed_, lock, remaining(deadline), [&] { return answered() || done(state_); })) {
-      throw Error(ErrorCode::timeout, late);
+    const auto settled = [&] { return answered() || done(state_); };
+    const Timeout window = deadline ? Timeout(std::chrono::ceil<std::chrono::milliseconds>(*deadline - Clock::now())) : Timeout{};
+    std::optional<Clock::time_point> until = deadline;
+    for (;;) {
+      const TransferProgress before = stats_.transfers;
+      if (endpoint::wait_for(state_changed_, lock, remaining(until), settled)) return lock;
+      // A timeout is for a broker that does nothing: while the broker confirms more of a large
+      // object this endpoint sends, the wait goes on, one more timeout at a time.
+      const TransferProgress& now = stats_.transfers;
+      if (now.sending_total == 0 || (now.sending_done == before.sending_done && now.sending_total == before.sending_total)) {
+        throw Error(ErrorCode::timeout, late);
+      }
+      until = Clock::now() + window;
     }
-    return lock;
   }
 
   void wait_until_open() {
@@ -331,7 +341,9 @@ class Endpoint::Impl {
 
   void run(zmq::socket_t& pipe, zmq::socket_t& control) {
     endpoint::LinkHooks hooks;
-    hooks.publish = [this](endpoint::Session& session, const std::string& problem) { publish(session, problem); };
+    hooks.publish = [this](endpoint::Session& session, const std::string& problem, const TransferProgress& progress) {
+      publish(session, problem, progress);
+    };
     hooks.acks = &acks_;
     hooks.submitting = [this] { return submitting_.load() > 0; };
     try {
@@ -352,10 +364,14 @@ class Endpoint::Impl {
   }
 
   // Called by the I/O thread after each event: copies the session's news where the application sees it.
-  void publish(endpoint::Session& session, const std::string& problem) {
+  void publish(endpoint::Session& session, const std::string& problem, const TransferProgress& progress) {
     std::vector<Message> deliveries = session.take_deliveries();
     std::uint64_t redelivered = 0;
     for (const Message& m : deliveries) redelivered += m.attempt() > 1 ? 1 : 0;
+    {
+      std::lock_guard lock(state_mutex_);  // before the objects are in the inbox: none is "on its way" there
+      stats_.transfers = progress;
+    }
     inbox_.push(std::move(deliveries));
     {
       std::lock_guard lock(state_mutex_);

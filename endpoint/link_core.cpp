@@ -46,7 +46,30 @@ void LinkCore::on_broker_message(Clock::time_point now, protocol::Batch<protocol
     attempt_deadline_.reset();
     liveness_.start(now, std::chrono::milliseconds(session_.heartbeat_ms()), std::chrono::milliseconds(session_.liveness_ms()));
   }
-  for (auto& message : session_.take_outgoing()) send(std::move(message));
+  resend(session_.take_outgoing());
+  pump_uploads();
+}
+
+void LinkCore::resend(std::vector<protocol::ClientMessage>&& messages) {
+  if (messages.empty()) return;
+  uploader_.restart();  // what it held is among these, in order
+  for (auto& message : messages) {
+    if (!uploader_.takes(message)) {
+      send(std::move(message));
+      continue;
+    }
+    session_.unsent(std::holds_alternative<protocol::Broadcast>(message) ? std::get<protocol::Broadcast>(message).seq
+                                                                         : std::get<protocol::Produce>(message).seq);
+    uploader_.push(std::move(message));
+  }
+}
+
+void LinkCore::pump_uploads() {
+  uploader_.confirm(session_.answered());  // also while closing: BYE may follow the last chunks
+  if (uploader_.idle() || session_.state() != SessionState::active || !may_send()) return;
+  auto messages = uploader_.next(
+      session_.answered(), [this] { return session_.heartbeat(); }, [this](std::uint64_t seq) { session_.sent(seq); });
+  for (auto& message : messages) send(std::move(message));
 }
 
 void LinkCore::on_disconnected(Clock::time_point now) {
@@ -58,6 +81,12 @@ void LinkCore::on_disconnected(Clock::time_point now) {
 }
 
 void LinkCore::on_application(protocol::ClientMessage&& message) {
+  if (uploader_.takes(message)) {
+    session_.outgoing_later(message);
+    uploader_.push(std::move(message));
+    pump_uploads();
+    return;
+  }
   send(session_.outgoing(std::move(message)));
   if (session_.confirmation_due()) send(session_.heartbeat());
 }
@@ -76,6 +105,11 @@ void LinkCore::on_stop_requested(Clock::time_point now) {
 void LinkCore::stop_when_drained(Clock::time_point now, const DrainProbes& probes) {
   if (!stop_deadline_) return;
   close_when_drained(probes);
+  // The stop timeout is for a broker that does nothing: an upload that moves extends it.
+  if (const auto sent = uploader_.progress(); sent != stop_progress_) {
+    stop_progress_ = sent;
+    stop_deadline_ = now + options_.stop_timeout;
+  }
   if (now >= *stop_deadline_ && !finished()) {
     session_.fail(Error(ErrorCode::timeout, "the broker did not confirm the end of the session in time"));
   }
@@ -138,7 +172,7 @@ void LinkCore::after_loss(Clock::time_point now) {
 }
 
 void LinkCore::close_when_drained(const DrainProbes& probes) {
-  if (bye_sent_ || !drained(probes)) return;
+  if (bye_sent_ || !drained(probes) || !uploader_.idle()) return;
   if (session_.state() == SessionState::active) {
     bye_sent_ = true;
     send(*session_.close());
@@ -151,6 +185,12 @@ void LinkCore::close_when_drained(const DrainProbes& probes) {
 bool LinkCore::accepts_application() const noexcept {
   return session_.state() == SessionState::active && !bye_sent_ && !lost_connection_at_ &&
          session_.unconfirmed() < options_.max_unconfirmed;
+}
+
+TransferProgress LinkCore::progress() const {
+  const auto [sending_total, sending_done] = uploader_.progress();
+  const auto [receiving_total, receiving_done] = session_.incoming_progress();
+  return TransferProgress{sending_total, sending_done, receiving_total, receiving_done};
 }
 
 bool LinkCore::finished() const noexcept {

@@ -18,6 +18,7 @@
 #include "endpoint/drain_check.hpp"
 #include "endpoint/liveness.hpp"
 #include "endpoint/session.hpp"
+#include "endpoint/uploader.hpp"
 #include "protocol/codec.hpp"
 
 namespace zrelay::endpoint {
@@ -68,6 +69,7 @@ class LinkCore {
   [[nodiscard]] bool finished() const noexcept;
   [[nodiscard]] Session& session() noexcept { return session_; }
   [[nodiscard]] const std::string& problem() const noexcept { return problem_; }
+  [[nodiscard]] TransferProgress progress() const;
 
  private:
   void open_session(Clock::time_point now);
@@ -75,17 +77,23 @@ class LinkCore {
   void lose(Clock::time_point now, const std::string& why);
   void close_when_drained(const DrainProbes& probes);
   void send(protocol::ClientMessage&& message) { actions_.emplace_back(std::move(message)); }
+  // What the uploader may send now (after a PONG, a new object, a new session).
+  void pump_uploads();
+  // The messages a new session sends again; objects that go through the uploader go there.
+  void resend(std::vector<protocol::ClientMessage>&& messages);
   [[nodiscard]] std::chrono::milliseconds attempt_window() const;
 
   const EndpointOptions& options_;
   Session session_;
+  Uploader uploader_;
   Liveness liveness_;
   Backoff backoff_;
   std::minstd_rand random_;
   std::vector<LinkAction> actions_;
   std::optional<Clock::time_point> next_attempt_;      // when reconnecting
   std::optional<Clock::time_point> attempt_deadline_;  // a new session must open by then
-  std::optional<Clock::time_point> stop_deadline_;     // set by a stop request
+  std::optional<Clock::time_point> stop_deadline_;     // set by a stop request, moved on by uploads
+  std::pair<std::uint64_t, std::uint64_t> stop_progress_{0, 0};  // the upload's at the last look
   std::optional<Clock::time_point> lost_connection_at_;
   bool bye_sent_ = false;
   std::string problem_;

@@ -46,12 +46,39 @@ void OutboundLog::remember(const ClientMessage& message, std::uint64_t sync_toke
   ++since_ping_;
 }
 
+void OutboundLog::record_unsent(const ClientMessage& message) {
+  remember(message, 0);
+  entries_.back().confirmed_by = not_sent;
+}
+
+OutboundLog::Entry* OutboundLog::find(std::uint64_t seq) {
+  for (Entry& entry : entries_) {
+    const auto* b = std::get_if<Broadcast>(&entry.message);
+    const auto* p = std::get_if<Produce>(&entry.message);
+    if ((b != nullptr && b->seq == seq) || (p != nullptr && p->seq == seq)) return &entry;
+  }
+  return nullptr;
+}
+
+void OutboundLog::sent(std::uint64_t seq) {
+  if (Entry* entry = find(seq)) entry->confirmed_by = next_wire_token_;
+}
+
+void OutboundLog::unsent(std::uint64_t seq) {
+  if (Entry* entry = find(seq)) entry->confirmed_by = not_sent;
+}
+
 Ping OutboundLog::heartbeat() {
   since_ping_ = 0;
   return Ping{next_wire_token_++};
 }
 
 void OutboundLog::on_pong(std::uint64_t wire_token) {
+  answered_ = std::max(answered_, wire_token);
+  // Objects are confirmed by the PING after them, also behind one not on the wire yet (a large
+  // object uploading): other groups' objects do not wait for it here.
+  std::erase_if(entries_, [&](const Entry& e) { return e.sync_token == 0 && e.confirmed_by <= wire_token; });
+  // An application sync only once everything before it is confirmed.
   while (!entries_.empty() && entries_.front().confirmed_by <= wire_token) {
     confirmed_sync_ = std::max(confirmed_sync_, entries_.front().sync_token);
     entries_.pop_front();

@@ -4,7 +4,8 @@
 // application handed over is lost with a connection or a broker restart.
 //
 // The broker handles a client's messages in order, so a PONG confirms everything sent before its
-// PING. Every PING on the wire gets a token from here, in send order; application syncs keep
+// PING (an object uploading in chunks is "sent" once its last chunk went out; the objects
+// after it are confirmed without waiting for it, an application sync after it waits). Every PING on the wire gets a token from here, in send order; application syncs keep
 // their own tokens and are confirmed through the same mechanism.
 #include <cstddef>
 #include <cstdint>
@@ -25,6 +26,15 @@ class OutboundLog {
   // An application message about to be sent; returns what goes on the wire (a PING gets its
   // wire token here).
   [[nodiscard]] protocol::ClientMessage record(protocol::ClientMessage&& message);
+  // A BROADCAST or PRODUCE that goes on the wire later (in chunks, or after such an object):
+  // no PING confirms it, nor anything recorded after it, until sent(seq) was called.
+  void record_unsent(const protocol::ClientMessage& message);
+  // The last byte of that object went out: the next PING confirms it.
+  void sent(std::uint64_t seq);
+  // It was sent again by resend() but goes on the wire later once more.
+  void unsent(std::uint64_t seq);
+  // The highest PING token the broker answered.
+  [[nodiscard]] std::uint64_t answered() const noexcept { return answered_; }
   // A heartbeat PING (no application token).
   [[nodiscard]] protocol::Ping heartbeat();
   // True when enough unconfirmed objects piled up since the last PING to ask for a confirmation.
@@ -44,13 +54,17 @@ class OutboundLog {
   [[nodiscard]] std::uint64_t confirmed_sync() const noexcept { return confirmed_sync_; }
 
  private:
+  // confirmed_by of an object not on the wire yet.
+  static constexpr std::uint64_t not_sent = ~std::uint64_t{0};
+
   struct Entry {
-    std::uint64_t confirmed_by;  // the wire token of the first PING sent after it
+    std::uint64_t confirmed_by;  // the wire token of the first PING sent after it (or not_sent)
     protocol::ClientMessage message;
     std::uint64_t sync_token = 0;  // for an application PING
   };
 
   void remember(const protocol::ClientMessage& message, std::uint64_t sync_token);
+  [[nodiscard]] Entry* find(std::uint64_t seq);
 
   std::size_t ping_every_;
   std::deque<Entry> entries_;
@@ -58,6 +72,7 @@ class OutboundLog {
   std::map<std::string, std::int64_t> spent_;  // credits used by deliveries since the last resend()
   std::uint64_t next_wire_token_ = 1;
   std::uint64_t confirmed_sync_ = 0;
+  std::uint64_t answered_ = 0;
   std::size_t since_ping_ = 0;
 };
 

@@ -27,6 +27,7 @@ Session::Session(std::vector<std::string> groups, std::string name, std::size_t 
 std::vector<ClientMessage> Session::open() {
   state_ = SessionState::connecting;
   welcomed_ = false;
+  incoming_.clear();
   std::vector<ClientMessage> messages;
   messages.emplace_back(Hello{name_, endpoint_id_});
   pending_joins_.clear();
@@ -60,6 +61,7 @@ void Session::lose(const std::string& why) {
     return;
   }
   if (!ever_active() || (state_ != SessionState::active && state_ != SessionState::connecting)) return;
+  incoming_.clear();  // received whole on the next session
   state_ = SessionState::reconnecting;
   event(ConnectionState::reconnecting, why);
 }
@@ -160,6 +162,38 @@ void Session::on(StatsReply&& m) {
   stats_requests_.erase(m.seq);
   stats_answers_.push_back(StatsAnswer{m.seq, std::move(m.json), std::nullopt});
 }
+
+void Session::on(DeliverBegin&& m) {
+  if (incoming_.size() >= max_incoming || (max_message_size_ != 0 && m.size > max_message_size_)) {
+    lose("the broker started an object this endpoint cannot take (over max_message_size, or too many at once)");
+    return;
+  }
+  incoming_.insert_or_assign(m.delivery_id, Reassembly(std::move(m)));
+}
+
+void Session::on(DeliverChunk&& m) {
+  const auto it = incoming_.find(m.delivery_id);
+  if (it == incoming_.end()) return;  // of an object dropped with ABORT
+  if (!it->second.append(m)) {
+    lose("the broker sent a chunk out of order");
+    return;
+  }
+  if (!it->second.complete()) return;
+  Deliver whole = it->second.take();
+  incoming_.erase(it);
+  on(std::move(whole));
+}
+
+std::pair<std::uint64_t, std::uint64_t> Session::incoming_progress() const {
+  std::pair<std::uint64_t, std::uint64_t> sum{0, 0};
+  for (const auto& [id, object] : incoming_) {
+    sum.first += object.header().size;
+    sum.second += object.received();
+  }
+  return sum;
+}
+
+void Session::on(Abort&& m) { incoming_.erase(m.delivery_id); }
 
 void Session::become_active_if_ready() {
   if (state_ != SessionState::connecting || !welcomed_ || !pending_joins_.empty()) return;

@@ -17,6 +17,7 @@
 #include <zrelay/refusal.hpp>
 
 #include "endpoint/outbound_log.hpp"
+#include "endpoint/reassembly.hpp"
 #include "protocol/messages.hpp"
 
 namespace zrelay::endpoint {
@@ -59,7 +60,18 @@ class Session {
     if (const auto* stats = std::get_if<protocol::Stats>(&message)) stats_requests_.insert(stats->seq);
     return log_.record(std::move(message));
   }
+  // A BROADCAST or PRODUCE that goes on the wire later, through the Uploader (see
+  // OutboundLog::record_unsent); sent(seq) once its last byte went out.
+  void outgoing_later(const protocol::ClientMessage& message) { log_.record_unsent(message); }
+  void sent(std::uint64_t seq) { log_.sent(seq); }
+  void unsent(std::uint64_t seq) { log_.unsent(seq); }
+  // The highest PING token the broker answered.
+  [[nodiscard]] std::uint64_t answered() const noexcept { return log_.answered(); }
   [[nodiscard]] protocol::Ping heartbeat() { return log_.heartbeat(); }
+  // Objects arriving in chunks at once, at most (the broker streams one at a time to a session;
+  // one whose last chunk the socket refused can overlap the next).
+  static constexpr std::size_t max_incoming = 4;
+
   // Produced items of a lost session that the application never took, by group (what
   // Inbox::discard_produced() removed): their credits are asked for again. Returns how many.
   std::size_t return_untaken(const std::map<std::string, std::size_t>& untaken);
@@ -76,6 +88,8 @@ class Session {
   [[nodiscard]] std::uint32_t liveness_ms() const noexcept { return liveness_ms_; }
   // The highest application sync token the broker has confirmed.
   [[nodiscard]] std::uint64_t confirmed_sync() const noexcept { return log_.confirmed_sync(); }
+  // Objects arriving in chunks now: their sizes and the bytes received, added up.
+  [[nodiscard]] std::pair<std::uint64_t, std::uint64_t> incoming_progress() const;
   [[nodiscard]] std::vector<Message> take_deliveries() { return std::exchange(deliveries_, {}); }
   [[nodiscard]] std::vector<Refusal> take_refusals() { return std::exchange(refusals_, {}); }
   [[nodiscard]] std::vector<ConnectionEvent> take_events() { return std::exchange(events_, {}); }
@@ -91,6 +105,9 @@ class Session {
   void on(protocol::Pong&& m);
   void on(protocol::Goodbye&& m);
   void on(protocol::StatsReply&& m);
+  void on(protocol::DeliverBegin&& m);
+  void on(protocol::DeliverChunk&& m);
+  void on(protocol::Abort&& m);
   void on_refused_join(protocol::ErrorReply&& m);
   void become_active_if_ready();
   void event(ConnectionState state, std::string detail);
@@ -109,6 +126,8 @@ class Session {
   std::optional<std::uint64_t> instance_;  // of the broker that served the last session
   bool broker_restarted_ = false;
   std::uint64_t sessions_ = 0;
+  // Objects arriving in chunks, by delivery id: dropped with the session they came in.
+  std::map<std::uint64_t, Reassembly> incoming_;
   std::vector<Message> deliveries_;
   std::vector<Refusal> refusals_;
   std::vector<ConnectionEvent> events_;

@@ -16,7 +16,7 @@ using namespace detail;
 // max_inline_payload bytes, else in a frame of its own (without a copy).
 bool has_payload(Command command) {
   return command == Command::broadcast || command == Command::produce || command == Command::deliver ||
-         command == Command::stats_reply;
+         command == Command::stats_reply || command == Command::chunk || command == Command::deliver_chunk;
 }
 
 void put_u32(std::uint8_t* out, std::size_t value) {
@@ -187,6 +187,11 @@ struct ClientEncoder {
   Frames operator()(Bye&&) { return frames_of(Command::bye); }
   Frames operator()(Ack&& m) { return frames_of(Command::ack, ids_frame(m.delivery_ids)); }
   Frames operator()(Stats&& m) { return frames_of(Command::stats, int_frame(m.seq)); }
+  Frames operator()(Begin&& m) {
+    return frames_of(Command::begin, int_frame(m.seq), string_frame(m.group), int_frame(static_cast<std::uint8_t>(m.kind)),
+                     int_frame(m.copies), int_frame(m.size));
+  }
+  Frames operator()(Chunk&& m) { return frames_of(Command::chunk, int_frame(m.seq), int_frame(m.offset), std::move(m.data)); }
 };
 
 struct BrokerEncoder {
@@ -213,6 +218,16 @@ struct BrokerEncoder {
   Frames operator()(StatsReply&& m) {
     return frames_of(Command::stats_reply, int_frame(m.seq), zmq::message_t(m.json.data(), m.json.size()));
   }
+  Frames operator()(DeliverBegin&& m) {
+    return frames_of(Command::deliver_begin, string_frame(m.group), int_frame(static_cast<std::uint8_t>(m.kind)),
+                     int_frame(m.delivery_id), int_frame(m.attempt),
+                     zmq::message_t(m.object.producer.data(), m.object.producer.size()), int_frame(m.object.seq),
+                     int_frame(m.object.copy), int_frame(m.size));
+  }
+  Frames operator()(DeliverChunk&& m) {
+    return frames_of(Command::deliver_chunk, int_frame(m.delivery_id), int_frame(m.offset), std::move(m.data));
+  }
+  Frames operator()(Abort&& m) { return frames_of(Command::abort, int_frame(m.delivery_id)); }
 };
 
 void expect_frames(const Frames& frames, std::size_t count, const char* command) {
@@ -220,6 +235,20 @@ void expect_frames(const Frames& frames, std::size_t count, const char* command)
     malformed(std::string(command) + " takes " + std::to_string(count - 1) + " fields, got " +
               std::to_string(frames.size() - 1));
   }
+}
+
+Kind read_kind(const zmq::message_t& frame) {
+  const auto kind = read_int<std::uint8_t>(frame, "kind");
+  if (kind != static_cast<std::uint8_t>(Kind::broadcast) && kind != static_cast<std::uint8_t>(Kind::produced)) {
+    malformed("unknown delivery kind " + std::to_string(kind));
+  }
+  return static_cast<Kind>(kind);
+}
+
+// A chunk's bytes: 1 to chunk_size of them.
+zmq::message_t read_chunk(zmq::message_t&& data) {
+  if (data.size() == 0 || data.size() > chunk_size) malformed("a chunk holds 1 to 1 MiB, got " + std::to_string(data.size()));
+  return std::move(data);
 }
 
 ClientMessage decode_client_body(Command command, Frames& f) {
@@ -257,17 +286,16 @@ ClientMessage decode_client_body(Command command, Frames& f) {
     case Command::stats:
       expect_frames(f, 2, "STATS");
       return Stats{read_int<std::uint64_t>(f[1], "seq")};
+    case Command::begin:
+      expect_frames(f, 6, "BEGIN");
+      return Begin{read_int<std::uint64_t>(f[1], "seq"), read_group(f[2]), read_kind(f[3]),
+                   read_int<std::uint32_t>(f[4], "copies"), read_int<std::uint64_t>(f[5], "size")};
+    case Command::chunk:
+      expect_frames(f, 4, "CHUNK");
+      return Chunk{read_int<std::uint64_t>(f[1], "seq"), read_int<std::uint64_t>(f[2], "offset"), read_chunk(std::move(f[3]))};
     default:
       malformed("unknown client command " + std::to_string(static_cast<int>(command)));
   }
-}
-
-Kind read_kind(const zmq::message_t& frame) {
-  const auto kind = read_int<std::uint8_t>(frame, "kind");
-  if (kind != static_cast<std::uint8_t>(Kind::broadcast) && kind != static_cast<std::uint8_t>(Kind::produced)) {
-    malformed("unknown delivery kind " + std::to_string(kind));
-  }
-  return static_cast<Kind>(kind);
 }
 
 GoodbyeReason read_goodbye_reason(const zmq::message_t& frame) {
@@ -313,6 +341,22 @@ BrokerMessage decode_broker_body(Command command, Frames& f) {
     case Command::stats_reply:
       expect_frames(f, 3, "STATS-REPLY");
       return StatsReply{read_int<std::uint64_t>(f[1], "seq"), f[2].to_string()};
+    case Command::deliver_begin:
+      expect_frames(f, 9, "DELIVER-BEGIN");
+      return DeliverBegin{read_group(f[1]),
+                          read_kind(f[2]),
+                          read_int<std::uint64_t>(f[3], "delivery id"),
+                          read_int<std::uint32_t>(f[4], "attempt"),
+                          ObjectId{read_endpoint_id(f[5]), read_int<std::uint64_t>(f[6], "object seq"),
+                                   read_int<std::uint32_t>(f[7], "object copy")},
+                          read_int<std::uint64_t>(f[8], "size")};
+    case Command::deliver_chunk:
+      expect_frames(f, 4, "DELIVER-CHUNK");
+      return DeliverChunk{read_int<std::uint64_t>(f[1], "delivery id"), read_int<std::uint64_t>(f[2], "offset"),
+                          read_chunk(std::move(f[3]))};
+    case Command::abort:
+      expect_frames(f, 2, "ABORT");
+      return Abort{read_int<std::uint64_t>(f[1], "delivery id")};
     default:
       malformed("unknown broker command " + std::to_string(static_cast<int>(command)));
   }

@@ -24,6 +24,8 @@ enum class Command : std::uint8_t {
   bye = 0x08,
   ack = 0x09,
   stats = 0x0A,
+  begin = 0x0B,
+  chunk = 0x0C,
   welcome = 0x81,
   joined = 0x82,
   left = 0x83,
@@ -32,6 +34,9 @@ enum class Command : std::uint8_t {
   pong = 0x86,
   goodbye = 0x87,
   stats_reply = 0x88,
+  deliver_begin = 0x8A,
+  deliver_chunk = 0x8B,
+  abort = 0x8C,
 };
 
 // --- client to broker ---
@@ -49,7 +54,12 @@ struct Ack { std::vector<std::uint64_t> delivery_ids; };
 // Asks for the broker's statistics (needs the stats right); a refusal carries `seq`.
 struct Stats { std::uint64_t seq = 0; };
 
-using ClientMessage = std::variant<Hello, Join, Leave, Broadcast, Produce, Ready, Ping, Bye, Ack, Stats>;
+// An object over chunk_size starts: a BROADCAST (copies 1) or PRODUCE of `size` bytes, whose
+// bytes follow in CHUNKs named by its seq; handled when the last one arrived.
+struct Begin { std::uint64_t seq = 0; std::string group; Kind kind = Kind::broadcast; std::uint32_t copies = 1; std::uint64_t size = 0; };
+struct Chunk { std::uint64_t seq = 0; std::uint64_t offset = 0; zmq::message_t data; };
+
+using ClientMessage = std::variant<Hello, Join, Leave, Broadcast, Produce, Ready, Ping, Bye, Ack, Stats, Begin, Chunk>;
 
 // --- broker to client ---
 struct Welcome {
@@ -82,6 +92,20 @@ struct Goodbye { GoodbyeReason reason = GoodbyeReason::bye; };
 // The answer to STATS: a JSON document (docs/operations.md).
 struct StatsReply { std::uint64_t seq = 0; std::string json; };
 
-using BrokerMessage = std::variant<Welcome, Joined, Left, Deliver, ErrorReply, Pong, Goodbye, StatsReply>;
+// A DELIVER of an object over chunk_size: its bytes follow in DELIVER-CHUNKs named by the
+// delivery id, in order, between other messages; ABORT drops it (not delivered after all).
+struct DeliverBegin {
+  std::string group;
+  Kind kind = Kind::broadcast;
+  std::uint64_t delivery_id = 0;
+  std::uint32_t attempt = 1;
+  ObjectId object;
+  std::uint64_t size = 0;
+};
+struct DeliverChunk { std::uint64_t delivery_id = 0; std::uint64_t offset = 0; zmq::message_t data; };
+struct Abort { std::uint64_t delivery_id = 0; };
+
+using BrokerMessage = std::variant<Welcome, Joined, Left, Deliver, ErrorReply, Pong, Goodbye, StatsReply,
+                                   DeliverBegin, DeliverChunk, Abort>;
 
 }  // namespace zrelay::protocol

@@ -5,6 +5,7 @@
 
 #include "tools/cli_failure.hpp"
 #include "tools/line_writer.hpp"
+#include "tools/progress_line.hpp"
 #include "tools/refusal_report.hpp"
 #include "tools/stop_signals.hpp"
 
@@ -56,6 +57,7 @@ std::uint64_t ConsumeCommand::wanted() const {
 int ConsumeCommand::run() const {
   StopSignals signals;  // before the endpoint starts its threads
   Endpoint endpoint = client_.connect({group_}, AckMode::manual);
+  ProgressLine progress(endpoint);
   LineWriter out;
   RefusalReport refusals;
   Credits credits(endpoint, group_, wanted());

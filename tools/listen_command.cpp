@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "tools/line_writer.hpp"
+#include "tools/progress_line.hpp"
 #include "tools/stop_signals.hpp"
 
 namespace zrelay::cli {
@@ -27,6 +28,7 @@ ListenCommand::ListenCommand(CLI::App& parent)
 int ListenCommand::run() const {
   StopSignals signals;  // before the endpoint starts its threads
   Endpoint endpoint = client_.connect(groups_, AckMode::on_take);
+  ProgressLine progress(endpoint);
   LineWriter out;
   const std::size_t wanted = count_ == 0 ? std::numeric_limits<std::size_t>::max() : count_;
   std::size_t printed = 0;

@@ -4,6 +4,7 @@
 
 #include "tools/cli_failure.hpp"
 #include "tools/line_reader.hpp"
+#include "tools/progress_line.hpp"
 #include "tools/refusal_report.hpp"
 
 namespace zrelay::cli {
@@ -43,6 +44,7 @@ void SendCommand::send(Endpoint& endpoint, const std::string& item) const {
 
 int SendCommand::run() const {
   Endpoint endpoint = client_.connect({}, AckMode::on_take);
+  ProgressLine progress(endpoint);
   RefusalReport refusals;
   if (items_.empty()) {
     LineReader lines(std::cin);

@@ -26,18 +26,26 @@ struct GroupOptions {
   Overflow overflow = Overflow::refuse;
 };
 
+// Half of the physical memory, at least 1 GiB: the default of BrokerLimits::max_payload_bytes.
+[[nodiscard]] std::uint64_t default_payload_budget() noexcept;
+
 // The part of the broker's configuration its logic needs (no sockets, no files).
 struct BrokerLimits {
   std::vector<GroupOptions> accepted_groups;  // empty: any group name, with `default_group` limits
   GroupOptions default_group;
   std::size_t max_groups = 10000;
-  std::uint64_t max_message_size = 256ull << 20;  // per payload frame; 64 MiB model weights fit
+  // The largest object. Objects over 1 MiB travel in chunks of 1 MiB, so this bounds no
+  // message on the wire (libzmq's ZMQ_MAXMSGSIZE is 1 MiB + 256 KiB): it is what one upload
+  // reserves of the budget at most, and what a receiving endpoint assembles at most.
+  std::uint64_t max_message_size = 4ull << 30;
   // Bytes of payloads the broker holds at once: queued and unacknowledged items, last values and
   // deliveries still in libzmq's send queues, and what items (BrokerCore::item_cost), memberships
   // (membership_cost) and waiting replies (Backlog::entry_cost) cost besides payloads, and each
   // copy of a small payload made for a delivery (payloads up to 4 KiB travel inside the header
   // frame). A BROADCAST, PRODUCE or JOIN over it gets over_budget.
-  std::uint64_t max_payload_bytes = 1ull << 30;
+  // Default: half of the machine's physical memory (at least 1 GiB), so that the largest
+  // object (max_message_size) fits with the defaults on a machine that can hold it.
+  std::uint64_t max_payload_bytes = default_payload_budget();
   // Bytes delivered to one client but not yet written to its connection. Past it the client gets
   // no more items (they stay queued for others) and only the newest broadcast of each group.
   std::uint64_t max_client_pending_bytes = 64ull << 20;

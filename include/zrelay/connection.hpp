@@ -31,6 +31,14 @@ struct ConnectionEvent {
 };
 
 // Counters of one endpoint since it started.
+// Objects over 1 MiB on their way (they travel in chunks of 1 MiB): bytes so far.
+struct TransferProgress {
+  std::uint64_t sending_total = 0;    // the object this endpoint uploads now; 0: none
+  std::uint64_t sending_done = 0;     // of it, bytes handed to the connection
+  std::uint64_t receiving_total = 0;  // the objects arriving now, added up; 0: none
+  std::uint64_t receiving_done = 0;   // of them, bytes received
+};
+
 struct EndpointStatistics {
   std::uint64_t sessions = 0;            // sessions opened (1 + reconnections)
   std::uint64_t resent = 0;              // objects sent again after a lost session
@@ -43,6 +51,7 @@ struct EndpointStatistics {
   // unread (take_refusals(), take_connection_events()): the newest are dropped, the oldest stay.
   std::uint64_t dropped_refusals = 0;
   std::uint64_t dropped_events = 0;
+  TransferProgress transfers;  // as of the I/O thread's last turn (after every chunk)
 };
 
 }  // namespace zrelay

@@ -102,7 +102,9 @@ class Endpoint {
   [[nodiscard]] EndpointStatistics statistics() const;
 
   // Waits until the broker has handled everything this endpoint sent before, and everything the
-  // broker sent to it before is in the local queue. Throws Error(timeout) past the timeout.
+  // broker sent to it before is in the local queue. Throws Error(timeout) past the timeout,
+  // which counts time without progress: while the broker confirms more of a large object this
+  // endpoint uploads, the wait goes on (an object takes as long as the link needs).
   void sync(Timeout timeout = std::chrono::seconds(10));
 
   // The broker's statistics as a JSON document (groups and sessions; see docs/operations.md).
@@ -114,7 +116,8 @@ class Endpoint {
   [[nodiscard]] std::vector<Refusal> take_refusals();
 
   // Sends everything still queued, waits for the broker to confirm it handled all of it, closes.
-  // If no confirmation comes within stop_timeout it closes anyway and throws Error(timeout):
+  // If no confirmation comes within stop_timeout (time without progress of an upload, as for
+  // sync) it closes anyway and throws Error(timeout):
   // objects sent just before may be lost. Idempotent. Received broadcasts stay available to pop();
   // produced items not taken yet are dropped here, as the broker gives them to another consumer.
   // The destructor stops too, without throwing.

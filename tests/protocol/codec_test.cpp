@@ -301,3 +301,71 @@ TEST(Codec, ValidGroupNames) {
 
 }  // namespace
 }  // namespace zrelay::protocol
+
+namespace zrelay::protocol {
+namespace {
+
+std::string hex(const zmq::message_t& frame) {
+  static const char* digits = "0123456789ABCDEF";
+  std::string out;
+  for (std::size_t i = 0; i < frame.size(); ++i) {
+    const auto byte = static_cast<const std::uint8_t*>(frame.data())[i];
+    if (i != 0) out += ' ';
+    out += digits[byte >> 4];
+    out += digits[byte & 0x0F];
+  }
+  return out;
+}
+
+// The example of docs/protocol.md, "Large objects": a broadcast of 3 MiB to "w" with seq 7.
+TEST(CodecChunks, TheDocumentedBeginAndChunkBytes) {
+  Frames begin = encode(ClientMessage{Begin{7, "w", Kind::broadcast, 1, 3 * 1024 * 1024}});
+  ASSERT_EQ(begin.size(), 1u);
+  EXPECT_EQ(hex(begin[0]),
+            "5A 52 03 00 0B 00 00 00 2A 00 00 00 08 00 00 00 00 00 00 00 07 00 00 00 01 77 00 00 00 01 01 "
+            "00 00 00 04 00 00 00 01 00 00 00 08 00 00 00 00 00 30 00 00");
+  Frames chunk = encode(ClientMessage{Chunk{7, 0, zmq::message_t(chunk_size)}});
+  ASSERT_EQ(chunk.size(), 2u) << "a chunk travels in a frame of its own";
+  EXPECT_EQ(hex(chunk[0]),
+            "5A 52 03 00 0C 00 00 00 1D 00 00 00 08 00 00 00 00 00 00 00 07 00 00 00 08 00 00 00 00 00 00 00 00 "
+            "FF FF FF FF 01");
+  EXPECT_EQ(chunk[1].size(), chunk_size);
+}
+
+TEST(CodecChunks, EveryChunkCommandRoundTrips) {
+  const auto b = round_trip_client<Begin>(Begin{9, "g", Kind::produced, 3, 5'000'000});
+  EXPECT_EQ(b.seq, 9u);
+  EXPECT_EQ(b.group, "g");
+  EXPECT_EQ(b.kind, Kind::produced);
+  EXPECT_EQ(b.copies, 3u);
+  EXPECT_EQ(b.size, 5'000'000u);
+  const auto c = round_trip_client<Chunk>(Chunk{9, 1u << 20, zmq::message_t(std::string_view("abc"))});
+  EXPECT_EQ(c.offset, 1u << 20);
+  EXPECT_EQ(c.data.to_string(), "abc");
+  EndpointId producer{};
+  producer[0] = 0xAB;
+  const auto db = round_trip_broker<DeliverBegin>(DeliverBegin{"g", Kind::broadcast, 42, 2, ObjectId{producer, 9, 0}, 7'000'000});
+  EXPECT_EQ(db.delivery_id, 42u);
+  EXPECT_EQ(db.attempt, 2u);
+  EXPECT_EQ(db.object, (ObjectId{producer, 9, 0}));
+  EXPECT_EQ(db.size, 7'000'000u);
+  const auto dc = round_trip_broker<DeliverChunk>(DeliverChunk{42, 3, zmq::message_t(std::string_view("xyz"))});
+  EXPECT_EQ(dc.delivery_id, 42u);
+  EXPECT_EQ(dc.offset, 3u);
+  EXPECT_EQ(dc.data.to_string(), "xyz");
+  EXPECT_EQ(round_trip_broker<Abort>(Abort{42}).delivery_id, 42u);
+}
+
+TEST(CodecChunks, AChunkHoldsOneToOneMebibyte) {
+  for (const std::size_t size : {std::size_t{0}, chunk_size + 1}) {
+    Frames empty = encode(ClientMessage{Chunk{1, 0, zmq::message_t(size)}});
+    EXPECT_THROW((void)decode_client(empty), Error) << size;
+    Frames down = encode(BrokerMessage{DeliverChunk{1, 0, zmq::message_t(size)}});
+    EXPECT_THROW((void)decode_broker(down), Error) << size;
+  }
+  Frames bad_kind = encode(ClientMessage{Begin{1, "g", static_cast<Kind>(3), 1, chunk_size + 1}});
+  EXPECT_THROW((void)decode_client(bad_kind), Error);
+}
+
+}  // namespace
+}  // namespace zrelay::protocol

@@ -1,0 +1,16 @@
+#include <zrelay/broker_options.hpp>
+
+#include <unistd.h>
+
+#include <algorithm>
+
+namespace zrelay {
+
+std::uint64_t default_payload_budget() noexcept {
+  const long pages = sysconf(_SC_PHYS_PAGES);
+  const long page_size = sysconf(_SC_PAGESIZE);
+  const std::uint64_t physical = pages > 0 && page_size > 0 ? static_cast<std::uint64_t>(pages) * static_cast<std::uint64_t>(page_size) : 0;
+  return std::max<std::uint64_t>(physical / 2, 1ull << 30);
+}
+
+}  // namespace zrelay
