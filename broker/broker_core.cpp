@@ -667,6 +667,7 @@ void BrokerCore::pump_stream(const ClientId& id, Client& client) {
         continue;
       }
       client.streams.start(std::move(*deliver));
+      client.stream_progress = now_;
     }
     if (client.streams.held_back()) return;  // the socket refused a chunk: until the next tick
     while (!client.streams.all_sent()) {
@@ -674,6 +675,7 @@ void BrokerCore::pump_stream(const ClientId& id, Client& client) {
       BrokerMessage next = client.streams.next(stream_wakeup_);
       if (auto* chunk = std::get_if<DeliverChunk>(&next)) chunk->data = client.pending.track(std::move(chunk->data));
       outbox_.push_back(Outgoing{id, std::move(next), {}, 0});
+      client.stream_progress = now_;
     }
     // Finished at the next pump, once the socket took the last chunk (a refused one is sent
     // again from the stream, and the group's next deliveries wait until then).
@@ -779,6 +781,7 @@ void BrokerCore::tick(Clock::time_point now) {
   now_ = now;
   for (auto& [id, client] : clients_) client.streams.release_hold();
   expire_silent();
+  expire_stalled();
   producers_.expire(now_);
   retry_closing();
   for (auto& [id, client] : clients_) flush_backlog(id, &client, client.backlog);
@@ -811,6 +814,20 @@ void BrokerCore::expire_silent() {
     log(LogEvent::Level::warning, describe(clients_.at(id)) + ": silent for over " +
                                       std::to_string(limits_.liveness.count()) + " ms, session forgotten");
     forget(id, GoodbyeReason::expired);
+  }
+}
+
+void BrokerCore::expire_stalled() {
+  std::vector<ClientId> stalled;
+  for (const auto& [id, client] : clients_) {
+    if (client.streams.streaming() && now_ - client.stream_progress > stalled_stream_limit()) stalled.push_back(id);
+  }
+  for (const ClientId& id : stalled) {
+    ++overflowed_clients_;
+    log(LogEvent::Level::warning, describe(clients_.at(id)) + ": took no chunk of a large object for " +
+                                      std::to_string(std::chrono::duration_cast<std::chrono::seconds>(stalled_stream_limit()).count()) +
+                                      " s, session forgotten");
+    forget(id, GoodbyeReason::overflowed);
   }
 }
 

@@ -142,6 +142,7 @@ class BrokerCore {
     Charge memberships;  // membership_cost for each of `groups`, in the budget
     Backlog backlog;  // replies it could not take yet, in order
     DeliveryStreams streams;  // objects over chunk_size on their way to it
+    Clock::time_point stream_progress;  // when its stream last started or sent a chunk
     std::map<std::uint64_t, Upload> uploads;  // by seq
     std::map<std::uint64_t, Held> held;  // by delivery id
     PayloadAccount pending;  // bytes handed to its connection and not yet written
@@ -215,6 +216,10 @@ class BrokerCore {
   // Forgets the clients whose backlog overflowed; called when no loop over members is running.
   void forget_overflowed();
   void expire_silent();
+  // Forgets clients whose stream took no chunk for stalled_stream_limit(): a member that never
+  // reads would keep the value it receives (maybe gigabytes) forever.
+  void expire_stalled();
+  [[nodiscard]] Clock::duration stalled_stream_limit() const noexcept { return limits_.liveness * 10; }
   // Puts a produced item whose send failed back at the head of its queue; returns its group.
   Group* requeue(Outgoing&& out, bool peer_gone);
   void dispatch(Group& group);

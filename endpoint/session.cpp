@@ -12,7 +12,8 @@ std::string goodbye_text(GoodbyeReason reason) {
   switch (reason) {
     case GoodbyeReason::shutting_down: return "the broker is shutting down";
     case GoodbyeReason::expired: return "the broker forgot this session after hearing nothing from it";
-    case GoodbyeReason::overflowed: return "the broker forgot this session: too many replies were left unread";
+    case GoodbyeReason::overflowed:
+      return "the broker forgot this session: too many replies, or a large object, were left unread";
     case GoodbyeReason::revoked: return "the broker no longer authorizes this endpoint's key";
     case GoodbyeReason::bye: break;
   }

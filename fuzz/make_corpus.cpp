@@ -58,6 +58,8 @@ void client_messages() {
   write(f, "bye", join_frames(encode(ClientMessage{Bye{}})));
   write(f, "ack", join_frames(encode(ClientMessage{Ack{{1}}})));
   write(f, "ack_many", join_frames(encode(ClientMessage{Ack{{1, 2, 3, 0xFFFFFFFFFFFFFFFFull, 42}}})));
+  write(f, "begin", join_frames(encode(ClientMessage{Begin{11, "weights", zrelay::Kind::broadcast, 1, 3u << 20}})));
+  write(f, "chunk", join_frames(encode(ClientMessage{Chunk{11, 1u << 20, text(std::string(5000, 'c'))}})));
   // Invalid on purpose: a broker command, nine frames.
   write(f, "broker_command", join_frames(encode(BrokerMessage{Pong{1}})));
   Frames nine = encode(ClientMessage{Produce{1, "work", 1, text("x")}});
@@ -84,6 +86,10 @@ void broker_messages() {
     write(f, "goodbye_" + std::to_string(reason),
           join_frames(encode(BrokerMessage{Goodbye{static_cast<GoodbyeReason>(reason)}})));
   }
+  write(f, "deliver_begin", join_frames(encode(BrokerMessage{DeliverBegin{"weights", zrelay::Kind::broadcast, 14, 1,
+                                                                         zrelay::ObjectId{{0xAB}, 11, 0}, 3u << 20}})));
+  write(f, "deliver_chunk", join_frames(encode(BrokerMessage{DeliverChunk{14, 0, text(std::string(5000, 'd'))}})));
+  write(f, "abort", join_frames(encode(BrokerMessage{Abort{14}})));
   write(f, "client_command", join_frames(encode(ClientMessage{Ping{1}})));
 }
 

@@ -265,3 +265,34 @@ TEST_F(ChunkedObjects, AnUploadOvertakenByMoreThanTheDedupeWindowIsStillApplied)
 
 }  // namespace
 }  // namespace zrelay::broker
+
+namespace zrelay::broker {
+namespace {
+
+// A member that stays alive (PINGs) but never reads would keep the value it receives forever:
+// after 10 liveness windows without a chunk taken it is forgotten (GOODBYE overflowed), and the
+// value it held is released. A member whose connection takes chunks is never cut off.
+TEST_F(ChunkedObjects, AMemberWhoseStreamStallsIsCutOff) {
+  hello("m");
+  join("m", "w");
+  hello("r");
+  join("r", "w");
+  auto held = upload("p", 1, "w", Kind::broadcast, large('v', 4));  // m's chunks: never taken
+  std::erase_if(held, [](const Outgoing& o) { return o.to != "m"; });
+  const auto limit = core->limits().liveness * 10;
+  std::vector<Outgoing> last;
+  for (auto t = std::chrono::milliseconds(0); t <= limit + std::chrono::seconds(1); t += std::chrono::milliseconds(500)) {
+    (void)send_at(t, "m", Ping{1});
+    (void)send_at(t, "r", Ping{1});
+    (void)send_at(t, "p", Ping{1});
+    last = tick_at(t);
+    std::erase_if(last, [](const Outgoing& o) { return o.to != "m"; });  // r takes everything
+    if (goodbye_to(last, "m") != nullptr) break;
+  }
+  ASSERT_NE(goodbye_to(last, "m"), nullptr) << "a stalled stream held its member forever";
+  EXPECT_EQ(goodbye_to(last, "m")->reason, GoodbyeReason::overflowed);
+  EXPECT_EQ(core->client_count(), 2u) << "p and r stay";
+}
+
+}  // namespace
+}  // namespace zrelay::broker
