@@ -106,17 +106,10 @@ void BrokerCore::handle(const ClientId& from, const std::string& user_id, Client
 }
 
 bool BrokerCore::refused_unchunked(const ClientId& from, const ClientMessage& message) {
-  const auto refuse = [&](std::uint64_t seq, const std::string& group) {
-    error(from, ErrorCode::invalid_argument, seq, group, "an object over 1 MiB travels in chunks (BEGIN, then CHUNKs)");
-    return true;
-  };
-  if (const auto* m = std::get_if<Broadcast>(&message); m != nullptr && m->payload.size() > chunk_size) {
-    return refuse(m->seq, m->group);
-  }
-  if (const auto* m = std::get_if<Produce>(&message); m != nullptr && m->payload.size() > chunk_size) {
-    return refuse(m->seq, m->group);
-  }
-  return false;
+  const auto object = object_view(message);
+  if (!object || object->payload.size() <= chunk_size) return false;
+  error(from, ErrorCode::invalid_argument, object->seq, object->group, "an object over 1 MiB travels in chunks (BEGIN, then CHUNKs)");
+  return true;
 }
 
 void BrokerCore::forget_overflowed() {
@@ -588,8 +581,8 @@ void BrokerCore::deliver_produced(const ClientId& to, Group& group, QueuedItem&&
   // Large items stream; an item of a group with an object streaming or waiting there waits too (FIFO).
   const bool streamed = client != clients_.end() &&
                         (item.payload.size() > chunk_size || client->second.streams.involves(group.name()));
-  zmq::message_t payload =
-      client != clients_.end() && !streamed ? delivery_payload(client->second, item.payload) : share(item.payload);
+  zmq::message_t payload = client != clients_.end() && !streamed ? delivery_payload(client->second, item.payload) : share(item.payload);
+  Deliver deliver{group.name(), Kind::produced, item.id, item.attempts, std::move(payload), item.object};
   if (client != clients_.end()) {
     ++client->second.deliveries_out;
     client->second.held.insert_or_assign(
@@ -598,14 +591,12 @@ void BrokerCore::deliver_produced(const ClientId& to, Group& group, QueuedItem&&
                                  overhead_.charge(item_cost), item.object},
                       ++handed_out_});
   }
-  outbox_.push_back(Outgoing{to, Deliver{group.name(), Kind::produced, item.id, item.attempts, std::move(payload), item.object},
-                             std::move(item.producer), item.seq});
-  if (streamed) {  // one object at a time, chunk by chunk, from the item's one copy
-    auto deliver = std::get<Deliver>(std::move(outbox_.back().message));
-    outbox_.pop_back();
-    client->second.streams.push_item(std::move(deliver));
-    pump_stream(to, client->second);
+  if (!streamed) {
+    outbox_.push_back(Outgoing{to, std::move(deliver), std::move(item.producer), item.seq});
+    return;
   }
+  client->second.streams.push_item(std::move(deliver));  // one object at a time, chunk by chunk, from the one copy
+  pump_stream(to, client->second);
 }
 
 void BrokerCore::deliver_last_value(const ClientId& to, Group& group) {
@@ -629,13 +620,15 @@ void BrokerCore::deliver_last_value(const ClientId& to, Group& group) {
 }
 
 Outgoing BrokerCore::last_value_delivery(const ClientId& to, Client& client, Group& group) {
+  Deliver deliver = last_value_deliver(client, group);
+  deliver.payload = delivery_payload(client, deliver.payload);
+  return Outgoing{to, std::move(deliver), {}, 0};
+}
+
+Deliver BrokerCore::last_value_deliver(Client& client, Group& group) {
   ++client.deliveries_out;
   ++group.stats.broadcast_deliveries;
-  zmq::message_t payload = delivery_payload(client, *group.last_value());
-  return Outgoing{to,
-                  Deliver{group.name(), Kind::broadcast, next_delivery_id_++, 1, std::move(payload), group.last_value_object()},
-                  {},
-                  0};
+  return Deliver{group.name(), Kind::broadcast, next_delivery_id_++, 1, share(*group.last_value()), group.last_value_object()};
 }
 
 bool BrokerCore::streamed(const Client& client, const Group& group) {
@@ -647,9 +640,7 @@ std::optional<Deliver> BrokerCore::resolve(Client& client, DeliveryStreams::Wait
   if (client.groups.count(waiting.group) == 0) return std::nullopt;
   Group& group = groups_.at(waiting.group);
   if (group.last_value() == nullptr) return std::nullopt;
-  ++client.deliveries_out;
-  ++group.stats.broadcast_deliveries;
-  return Deliver{group.name(), Kind::broadcast, next_delivery_id_++, 1, share(*group.last_value()), group.last_value_object()};
+  return last_value_deliver(client, group);
 }
 
 void BrokerCore::pump_stream(const ClientId& id, Client& client) {

@@ -226,6 +226,9 @@ class BrokerCore {
   void deliver_produced(const ClientId& to, Group& group, QueuedItem&& item);
   void deliver_last_value(const ClientId& to, Group& group);
   [[nodiscard]] Outgoing last_value_delivery(const ClientId& to, Client& client, Group& group);
+  // The DELIVER of the group's last value, counted as a delivery to `client`; its payload a
+  // share of the value, not yet counted as pending for the client.
+  [[nodiscard]] protocol::Deliver last_value_deliver(Client& client, Group& group);
   // Sends what waits in `backlog`, in order, until the client's connection is behind.
   // `client` is null for a closing client (its last values are not sent any more).
   void flush_backlog(const ClientId& id, Client* client, Backlog& backlog);

@@ -31,7 +31,6 @@ class DeliveryStreams {
   // True if an object of `group` streams or waits here: the group's next deliveries wait too.
   [[nodiscard]] bool involves(const std::string& group) const;
   [[nodiscard]] bool idle() const noexcept { return !active_ && waiting_.empty(); }
-  [[nodiscard]] std::size_t size() const noexcept { return waiting_.size() + (active_ ? 1 : 0); }
 
   [[nodiscard]] bool streaming() const noexcept { return active_.has_value(); }
   // The next waiting object, or nothing; the caller resolves it and start()s it.

@@ -58,8 +58,7 @@ void LinkCore::resend(std::vector<protocol::ClientMessage>&& messages) {
       send(std::move(message));
       continue;
     }
-    session_.unsent(std::holds_alternative<protocol::Broadcast>(message) ? std::get<protocol::Broadcast>(message).seq
-                                                                         : std::get<protocol::Produce>(message).seq);
+    session_.unsent(protocol::object_view(message)->seq);
     uploader_.push(std::move(message));
   }
 }

@@ -53,9 +53,7 @@ void OutboundLog::record_unsent(const ClientMessage& message) {
 
 OutboundLog::Entry* OutboundLog::find(std::uint64_t seq) {
   for (Entry& entry : entries_) {
-    const auto* b = std::get_if<Broadcast>(&entry.message);
-    const auto* p = std::get_if<Produce>(&entry.message);
-    if ((b != nullptr && b->seq == seq) || (p != nullptr && p->seq == seq)) return &entry;
+    if (const auto object = object_view(entry.message); object && object->seq == seq) return &entry;
   }
   return nullptr;
 }

@@ -8,35 +8,19 @@ namespace zrelay::endpoint {
 
 using namespace protocol;
 
-const std::string* Uploader::group_of(const ClientMessage& message) {
-  if (const auto* m = std::get_if<Broadcast>(&message)) return &m->group;
-  if (const auto* m = std::get_if<Produce>(&message)) return &m->group;
-  return nullptr;
-}
-
-const zmq::message_t& Uploader::payload_of(const ClientMessage& message) {
-  if (const auto* m = std::get_if<Broadcast>(&message)) return m->payload;
-  return std::get<Produce>(message).payload;
-}
-
-std::uint64_t Uploader::seq_of(const ClientMessage& message) {
-  if (const auto* m = std::get_if<Broadcast>(&message)) return m->seq;
-  return std::get<Produce>(message).seq;
-}
-
 bool Uploader::takes(const ClientMessage& message) const {
-  const std::string* group = group_of(message);
-  return group != nullptr && (payload_of(message).size() > chunk_size || groups_.count(*group) != 0);
+  const auto object = object_view(message);
+  return object && (object->payload.size() > chunk_size || groups_.count(object->group) != 0);
 }
 
 void Uploader::push(ClientMessage&& object) {
-  groups_.insert(*group_of(object));
+  groups_.insert(object_view(object)->group);
   queue_.push_back(std::move(object));
 }
 
 ClientMessage Uploader::next_part() {
   const ClientMessage& front = queue_.front();
-  const zmq::message_t& payload = payload_of(front);
+  const zmq::message_t& payload = object_view(front)->payload;
   if (!begun_) {
     begun_ = true;
     offset_ = 0;
@@ -44,7 +28,7 @@ ClientMessage Uploader::next_part() {
     const auto& p = std::get<Produce>(front);
     return Begin{p.seq, p.group, Kind::produced, p.copies, payload.size()};
   }
-  const std::uint64_t seq = seq_of(front);
+  const std::uint64_t seq = object_view(front)->seq;
   const std::size_t size = std::min<std::uint64_t>(chunk_size, payload.size() - offset_);
   // The chunk is a copy: a zero-copy view would have to keep the object's buffer alive until
   // libzmq sent it, after the object itself may be gone (confirmed).
@@ -54,7 +38,7 @@ ClientMessage Uploader::next_part() {
 }
 
 ClientMessage Uploader::pop() {
-  groups_.erase(groups_.find(*group_of(queue_.front())));
+  groups_.erase(groups_.find(object_view(queue_.front())->group));
   ClientMessage front = std::move(queue_.front());
   queue_.pop_front();
   begun_ = false;
@@ -66,7 +50,7 @@ std::pair<std::uint64_t, std::uint64_t> Uploader::progress() const {
   // Chunks are confirmed in order: everything before the oldest unconfirmed one is confirmed.
   if (!in_flight_.empty()) return {in_flight_.front().object_size, in_flight_.front().offset};
   if (queue_.empty() || !begun_) return {0, 0};
-  return {payload_of(queue_.front()).size(), offset_};
+  return {object_view(queue_.front())->payload.size(), offset_};
 }
 
 void Uploader::restart() {

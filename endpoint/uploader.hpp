@@ -46,12 +46,8 @@ class Uploader {
   // The object uploading now: its size and the bytes of it the broker confirmed (0, 0 if none;
   // an object whose last chunk went out counts until the broker confirmed that too).
   [[nodiscard]] std::pair<std::uint64_t, std::uint64_t> progress() const;
-  [[nodiscard]] std::size_t size() const noexcept { return queue_.size(); }
 
  private:
-  [[nodiscard]] static const std::string* group_of(const protocol::ClientMessage& message);
-  [[nodiscard]] static const zmq::message_t& payload_of(const protocol::ClientMessage& message);
-  [[nodiscard]] static std::uint64_t seq_of(const protocol::ClientMessage& message);
   [[nodiscard]] protocol::ClientMessage next_part();
   // Removes the front object and returns it.
   protocol::ClientMessage pop();
@@ -73,8 +69,9 @@ std::vector<protocol::ClientMessage> Uploader::next(std::uint64_t confirmed, Pin
   confirm(confirmed);
   std::vector<protocol::ClientMessage> out;
   while (!queue_.empty() && in_flight_.size() < window) {
-    if (payload_of(queue_.front()).size() <= protocol::chunk_size) {  // a small one whose turn came
-      sent(seq_of(queue_.front()));
+    const auto front = *protocol::object_view(queue_.front());
+    if (front.payload.size() <= protocol::chunk_size) {  // a small one whose turn came
+      sent(front.seq);
       out.push_back(pop());
       continue;
     }
@@ -82,9 +79,9 @@ std::vector<protocol::ClientMessage> Uploader::next(std::uint64_t confirmed, Pin
     const std::uint64_t offset = offset_;
     out.push_back(next_part());
     if (!chunk) continue;
-    const std::uint64_t size = payload_of(queue_.front()).size();
+    const std::uint64_t size = front.payload.size();
     if (offset_ == size) {  // its last chunk: the PING below confirms it
-      sent(seq_of(queue_.front()));
+      sent(front.seq);
       (void)pop();
     }
     protocol::Ping p = ping();

@@ -2,6 +2,7 @@
 // The messages of docs/protocol.md as plain values. Payloads stay zmq::message_t so that
 // the broker forwards them without copying.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -60,6 +61,19 @@ struct Begin { std::uint64_t seq = 0; std::string group; Kind kind = Kind::broad
 struct Chunk { std::uint64_t seq = 0; std::uint64_t offset = 0; zmq::message_t data; };
 
 using ClientMessage = std::variant<Hello, Join, Leave, Broadcast, Produce, Ready, Ping, Bye, Ack, Stats, Begin, Chunk>;
+
+// What a BROADCAST and a PRODUCE (an object) have in common, viewed in place.
+struct ObjectView {
+  std::uint64_t seq;
+  const std::string& group;
+  const zmq::message_t& payload;
+};
+// The object `message` is, or nothing for other commands.
+[[nodiscard]] inline std::optional<ObjectView> object_view(const ClientMessage& message) {
+  if (const auto* m = std::get_if<Broadcast>(&message)) return ObjectView{m->seq, m->group, m->payload};
+  if (const auto* m = std::get_if<Produce>(&message)) return ObjectView{m->seq, m->group, m->payload};
+  return std::nullopt;
+}
 
 // --- broker to client ---
 struct Welcome {
