@@ -33,13 +33,18 @@ void ProducerTable::expire(Clock::time_point now) {
   });
 }
 
+void ProducerTable::restore(const Key& key, const SeqWindow& seqs, Clock::time_point now) {
+  Entry& entry = entries_[key];
+  entry.seqs = seqs;
+  entry.unused_since = now;
+  entry.charge = overhead_.charge(entry_cost);
+}
+
 std::optional<std::vector<protocol::ErrorReply>> ProducerTable::seen(const Key& key, std::uint64_t seq) const {
   const auto it = entries_.find(key);
   if (it == entries_.end() || seq == 0) return std::nullopt;
   const Entry& entry = it->second;
-  if (seq > entry.highest || entry.uploading.count(seq) != 0) return std::nullopt;
-  const std::uint64_t behind = entry.highest - seq;
-  if (behind < window_seqs && !entry.applied.test(behind)) return std::nullopt;
+  if (!entry.seqs.covers(seq) || entry.uploading.count(seq) != 0) return std::nullopt;
   const auto refusals = entry.refusals.find(seq);
   return refusals == entry.refusals.end() ? std::vector<protocol::ErrorReply>{} : refusals->second;
 }
@@ -47,22 +52,12 @@ std::optional<std::vector<protocol::ErrorReply>> ProducerTable::seen(const Key& 
 void ProducerTable::applied(const Key& key, std::uint64_t seq) {
   const auto it = entries_.find(key);
   if (it == entries_.end() || seq == 0) return;
-  Entry& entry = it->second;
-  if (seq > entry.highest) {
-    const std::uint64_t ahead = seq - entry.highest;
-    entry.applied = ahead >= window_seqs ? std::bitset<window_seqs>() : entry.applied << ahead;
-    entry.highest = seq;
-    entry.applied.set(0);
-    trim(entry);
-  } else if (entry.highest - seq < window_seqs) {
-    entry.applied.set(entry.highest - seq);
-  }
+  if (it->second.seqs.mark(seq)) trim(it->second);
 }
 
 void ProducerTable::unapply(const Key& key, std::uint64_t seq) {
   const auto it = entries_.find(key);
-  if (it == entries_.end() || seq > it->second.highest || it->second.highest - seq >= window_seqs) return;
-  it->second.applied.reset(it->second.highest - seq);
+  if (it != entries_.end()) it->second.seqs.unmark(seq);
 }
 
 void ProducerTable::uploading(const Key& key, std::uint64_t seq) {
@@ -85,14 +80,14 @@ void ProducerTable::refused(const Key& key, const protocol::ErrorReply& reply) {
   const auto it = entries_.find(key);
   if (it == entries_.end() || reply.seq == 0) return;
   Entry& entry = it->second;
-  if (reply.seq > entry.highest || entry.highest - reply.seq >= window_seqs) return;
+  if (reply.seq > entry.seqs.highest || reply.seq < entry.seqs.oldest()) return;
   entry.refusals[reply.seq].push_back(reply);
   ++entry.refusal_count;
   trim(entry);
 }
 
 void ProducerTable::trim(Entry& entry) {
-  const std::uint64_t oldest = entry.highest >= window_seqs ? entry.highest - window_seqs + 1 : 0;
+  const std::uint64_t oldest = entry.seqs.oldest();
   for (auto it = entry.refusals.begin();
        it != entry.refusals.end() && (it->first < oldest || entry.refusal_count > max_refusals);) {
     entry.refusal_count -= it->second.size();

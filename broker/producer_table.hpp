@@ -24,6 +24,7 @@
 #include <zrelay/object_id.hpp>
 
 #include "broker/payload_account.hpp"
+#include "broker/seq_window.hpp"
 #include "protocol/messages.hpp"
 
 namespace zrelay::broker {
@@ -37,7 +38,7 @@ class ProducerTable {
     friend auto operator<=>(const Key&, const Key&) = default;
   };
 
-  static constexpr std::size_t window_seqs = 1024;
+  static constexpr std::size_t window_seqs = SeqWindow::size;
   static constexpr std::size_t max_per_key = 64;
   static constexpr std::size_t max_refusals = 2 * window_seqs;  // per producer (the oldest seqs' go first)
   static constexpr std::uint64_t entry_cost = 512;    // the entry, its bitmap and map nodes
@@ -56,6 +57,8 @@ class ProducerTable {
   void detach(const Key& key, Clock::time_point now);
   // Forgets producers unused for longer than the window.
   void expire(Clock::time_point now);
+  // A producer known from the store (a restart): its applied seqs, unused since `now`.
+  void restore(const Key& key, const SeqWindow& seqs, Clock::time_point now);
 
   // Nothing: `seq` is new, apply it (and say so with applied()). Otherwise it was applied (or is
   // too old to tell): the refusals it got then, to send again, possibly none.
@@ -79,8 +82,7 @@ class ProducerTable {
 
  private:
   struct Entry {
-    std::uint64_t highest = 0;
-    std::bitset<window_seqs> applied;  // bit i: seq highest - i was applied
+    SeqWindow seqs;
     std::map<std::uint64_t, std::vector<protocol::ErrorReply>> refusals;  // by seq, inside the window
     std::size_t refusal_count = 0;
     std::set<std::uint64_t> uploading;  // seqs of uploads not complete yet
