@@ -17,6 +17,7 @@
 #include "auth/zap_handler.hpp"
 #include "broker/broker_core.hpp"
 #include "broker/broker_log.hpp"
+#include "broker/durable_store.hpp"
 #include "broker/handshake_watch.hpp"
 #include "broker/log_limiter.hpp"
 #include "broker/router_link.hpp"
@@ -47,6 +48,10 @@ void check_options(const BrokerOptions& options) {
     throw Error(ErrorCode::configuration, "max_message_size must be between 1 and 2^63-1");
   }
   const BrokerLimits& l = options.limits;
+  const bool durable = !l.durable_groups.empty() ||
+                       std::any_of(l.accepted_groups.begin(), l.accepted_groups.end(), [](const GroupOptions& g) { return g.durable; });
+  if (durable && !options.data_dir) throw Error(ErrorCode::configuration, "durable groups need a data directory (data_dir)");
+  if (l.max_store_bytes == 0) throw Error(ErrorCode::configuration, "max_store_bytes must be at least 1");
   if (l.max_client_unacked < 1) throw Error(ErrorCode::configuration, "max_client_unacked must be at least 1");
   if (l.max_client_pending_messages < 1 || l.max_client_pending_messages > static_cast<std::uint64_t>(router_send_hwm / 2)) {
     throw Error(ErrorCode::configuration, "max_client_pending_messages must be between 1 and " +
@@ -161,7 +166,8 @@ class Broker::Impl {
         context_(options_.io_threads),
         zap_(context_, auth::AllowList(), zap_domain, handshake_logger(log_)),
         router_(make_router(context_, options_)),
-        core_(options_.limits, "zrelay " ZRELAY_VERSION, random_instance()) {
+        core_(options_.limits, "zrelay " ZRELAY_VERSION, random_instance()),
+        store_(open_store(options_, core_, *log_)) {
     zap_.replace(access_.keys);
     core_.set_access(access_.keys, access_.policy);
     core_.set_stream_wakeup([wakeup = stream_wakeup_] { wakeup->signal(); });  // it may outlive this loop
@@ -244,6 +250,22 @@ class Broker::Impl {
   }
 
  private:
+  // The store of durable groups, loaded into the core; none without a data directory.
+  static std::unique_ptr<broker::DurableStore> open_store(const BrokerOptions& options, broker::BrokerCore& core,
+                                                         spdlog::logger& log) {
+    if (!options.data_dir) return nullptr;
+    auto store = std::make_unique<broker::DurableStore>(*options.data_dir, options.limits.max_store_bytes);
+    broker::StoredState state = store->load();
+    std::size_t items = 0;
+    for (const auto& group : state.groups) items += group.items.size();
+    log.info("store {}: {} durable group(s), {} item(s), {} producer(s), {} bytes", options.data_dir->string(),
+             state.groups.size(), items, state.producers.size(), state.bytes);
+    core.advance(broker::Clock::now());  // restored producers are unused from now on
+    core.restore(std::move(state));
+    core.set_store_room(store->room());
+    return store;
+  }
+
   static std::uint64_t random_instance() {
     std::random_device random;
     return (static_cast<std::uint64_t>(random()) << 32) ^ random();
@@ -309,7 +331,7 @@ class Broker::Impl {
   }
 
   void serve_until_stopped(zmq::socket_t& control) {
-    broker::RouterLink link(router_, core_);
+    broker::RouterLink link(router_, core_, store_.get());
     zmq::socket_t monitor = watch_handshakes();
     // The control and monitor sockets are only read here, always until empty, so their ZMQ_FD
     // alone says when to look again (libzmq signals it when a message reaches an emptied
@@ -398,6 +420,7 @@ class Broker::Impl {
   auth::ZapHandler zap_;
   zmq::socket_t router_;
   broker::BrokerCore core_;
+  std::unique_ptr<broker::DurableStore> store_;  // the loop's thread only, once serving
   std::vector<std::string> endpoints_;  // bound, with the ports the OS chose
   zmq::socket_t control_;
   std::mutex control_mutex_;  // control_ is used by stop() and reload() from any thread

@@ -10,6 +10,7 @@ namespace zrelay::broker {
 struct BrokerConfig {
   BrokerOptions options;                 // keys are filled in later from the paths below
   std::string state_dir;                 // embedded defaults: keys generated here
+  std::string data_dir;                  // the store of durable groups (default: data/ in the state directory)
   std::string certificate;               // the broker's certificate (NAME with NAME_secret)
   std::string authorized_keys;           // directory of allowed clients' public certificates
   std::vector<std::string> group_specs;  // --group NAME[:MAX_COUNT[:MAX_CONSUMABLES[:POLICY]]]

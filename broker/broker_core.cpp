@@ -1,5 +1,7 @@
 #include "broker/broker_core.hpp"
 
+#include <fnmatch.h>
+
 #include <algorithm>
 
 #include "broker/stats_json.hpp"
@@ -20,10 +22,9 @@ std::string printable(std::string_view name) {
   return name.size() > 64 ? text + "..." : text;
 }
 
-zmq::message_t share(zmq::message_t& payload) {
-  zmq::message_t copy;
-  copy.copy(payload);  // shares the buffer of large payloads
-  return copy;
+bool matches_any(const std::vector<std::string>& globs, const std::string& name) {
+  return std::any_of(globs.begin(), globs.end(),
+                     [&](const std::string& glob) { return ::fnmatch(glob.c_str(), name.c_str(), 0) == 0; });
 }
 
 }  // namespace
@@ -230,6 +231,38 @@ bool BrokerCore::fits_budget(const ClientId& from, std::size_t size, std::uint64
   return false;
 }
 
+bool BrokerCore::fits_store(const ClientId& from, std::uint64_t size, std::uint64_t seq, Group& group) {
+  if (!group.options().durable || durable_.fits(size)) return true;
+  ++refused_storage_;
+  ++group.stats.refused;
+  error(from, ErrorCode::storage_failed, seq, group.name(),
+        "the store of durable groups is full (max_store_bytes " + std::to_string(durable_.max_bytes()) +
+            ", or its disk): refused, not stored (retry once consumers catch up or space returns)");
+  return false;
+}
+
+void BrokerCore::restore(StoredState&& state) {
+  durable_.restored(state);
+  for (StoredGroup& stored : state.groups) {
+    GroupOptions options = stored.options;
+    const auto accepted = std::find_if(limits_.accepted_groups.begin(), limits_.accepted_groups.end(),
+                                       [&](const GroupOptions& g) { return g.name == options.name; });
+    if (accepted != limits_.accepted_groups.end()) options = *accepted;  // today's settings win
+    options.durable = true;
+    Group& group = groups_.insert_or_assign(options.name, Group(options)).first->second;
+    for (auto item = stored.items.rbegin(); item != stored.items.rend(); ++item) {  // the queue's order, whatever its bound now
+      next_delivery_id_ = std::max(next_delivery_id_, item->id + 1);
+      group.push_front(QueuedItem{account_.track(std::move(item->payload)), {}, item->object.seq, item->id,
+                                  item->attempts, overhead_.charge(item_cost), item->object});
+    }
+    if (stored.last_value) {
+      zmq::message_t payload = account_.track(std::move(stored.last_value->second));
+      group.set_last_value(payload, stored.last_value->first);
+    }
+  }
+  for (const store_op::PutProducer& p : state.producers) producers_.restore({p.key.user_id, p.key.endpoint}, p.seqs, now_);
+}
+
 void BrokerCore::remember_refusal(const ProducerTable::Key& producer, const ErrorReply& reply, bool keep_applied) {
   if (!keep_applied) {
     // Refused whole: nothing of it was applied, so a resend is judged again (it may fit now)
@@ -266,10 +299,18 @@ void BrokerCore::on_new(const ClientId& from, Client& client, Broadcast&& m) {
     return;
   }
   Group* group = find_or_create(from, m.group, m.seq);
-  if (group == nullptr || !fits_budget(from, m.payload.size(), m.seq, *group)) return;
+  if (group == nullptr || !fits_budget(from, m.payload.size(), m.seq, *group) ||
+      !fits_store(from, m.payload.size(), m.seq, *group)) {
+    return;
+  }
   ++group->stats.broadcasts;
   zmq::message_t payload = account_.track(std::move(m.payload));
-  group->set_last_value(payload, ObjectId{client.endpoint, m.seq, 0});
+  const ObjectId object{client.endpoint, m.seq, 0};
+  if (group->options().durable) {
+    durable_.last_value(group->name(), object, payload, group->last_value_size().value_or(0), group->last_value_size().has_value());
+    if (client.producer) durable_.applied(*client.producer, m.seq);
+  }
+  group->set_last_value(payload, object);
   for (const ClientId& member : group->members()) deliver_last_value(member, *group);
 }
 
@@ -292,22 +333,26 @@ void BrokerCore::on_new(const ClientId& from, Client& client, Produce&& m) {
   }
   Group* group = find_or_create(from, m.group, m.seq);
   if (group == nullptr) return;
-  if (!fits_budget(from, m.payload.size() + m.copies * item_cost, m.seq, *group)) {
-    group->stats.refused += m.copies - 1;  // fits_budget counted one
+  if (!fits_budget(from, m.payload.size() + m.copies * item_cost, m.seq, *group) ||
+      !fits_store(from, m.payload.size() * m.copies, m.seq, *group)) {
+    group->stats.refused += m.copies - 1;  // one was counted
     return;
   }
+  const bool durable = group->options().durable;
   zmq::message_t payload = account_.track(std::move(m.payload));
   std::uint32_t refused = 0;
   Drops drops;  // one item_dropped per object whose items this PRODUCE pushed out, with a count
   for (std::uint32_t i = 0; i < m.copies; ++i) {
     QueuedItem item{i + 1 == m.copies ? std::move(payload) : share(payload), from, m.seq, next_delivery_id_++, 0,
                     overhead_.charge(item_cost), ObjectId{client.endpoint, m.seq, i + 1}};
-    if (auto bounced = group->push(std::move(item))) {
-      if (group->options().overflow == Overflow::refuse) {
-        refused = m.copies - i;
-        group->stats.refused += refused;
-        break;
-      }
+    if (group->queue_full() && group->options().overflow == Overflow::refuse) {
+      refused = m.copies - i;
+      group->stats.refused += refused;
+      break;
+    }
+    if (durable) durable_.queued(group->name(), item);
+    if (auto bounced = group->push(std::move(item))) {  // the oldest, pushed out
+      if (durable) durable_.removed(group->name(), *bounced);
       ++group->stats.dropped;
       ++drops[{bounced->producer, bounced->seq}];
     }
@@ -315,6 +360,7 @@ void BrokerCore::on_new(const ClientId& from, Client& client, Produce&& m) {
     dispatch(*group);
   }
   notify_dropped(*group, drops);
+  if (durable && refused < m.copies && client.producer) durable_.applied(*client.producer, m.seq);
   if (refused > 0) {
     if (handling_) handling_->keep_applied = refused < m.copies;  // some copies are queued
     error(from, ErrorCode::queue_full, m.seq, m.group,
@@ -373,8 +419,9 @@ bool BrokerCore::upload_acceptable(const ClientId& from, Client& client, const B
   }
   Group* group = find_or_create(from, m.group, m.seq);
   if (group == nullptr) return false;
-  if (!fits_budget(from, m.size + (produce ? m.copies * item_cost : 0), m.seq, *group)) {
-    if (produce) group->stats.refused += m.copies - 1;  // fits_budget counted one
+  if (!fits_budget(from, m.size + (produce ? m.copies * item_cost : 0), m.seq, *group) ||
+      !fits_store(from, m.size * m.copies, m.seq, *group)) {
+    if (produce) group->stats.refused += m.copies - 1;  // one was counted
     return false;
   }
   return true;
@@ -449,7 +496,10 @@ void BrokerCore::on(const ClientId& from, Client& client, Ack&& m) {
       ++late_acks_;  // delivered again elsewhere, or never ours: nothing to do
       continue;
     }
-    if (auto group = groups_.find(held->second.group); group != groups_.end()) ++group->second.stats.acked;
+    if (auto group = groups_.find(held->second.group); group != groups_.end()) {
+      ++group->second.stats.acked;
+      if (group->second.options().durable) durable_.removed(group->first, held->second.item);
+    }
     client.held.erase(held);
   }
   if (was_at_bound && !takes_no_items(client)) resume_groups(from, client);
@@ -503,6 +553,8 @@ Group* BrokerCore::find_or_create(const ClientId& from, const std::string& name,
     return nullptr;
   }
   options.name = name;
+  options.durable = options.durable || matches_any(limits_.durable_groups, name);
+  if (options.durable) durable_.created(options);
   return &groups_.emplace(name, Group(std::move(options))).first->second;
 }
 
@@ -577,6 +629,7 @@ zmq::message_t BrokerCore::delivery_payload(Client& client, zmq::message_t& payl
 void BrokerCore::deliver_produced(const ClientId& to, Group& group, QueuedItem&& item) {
   ++group.stats.delivered;
   ++item.attempts;
+  if (group.options().durable) durable_.delivered(group.name(), item);
   auto client = clients_.find(to);
   // Large items stream; an item of a group with an object streaming or waiting there waits too (FIFO).
   const bool streamed = client != clients_.end() &&
@@ -757,6 +810,7 @@ Group* BrokerCore::requeue(Outgoing&& out, bool peer_gone) {
   Group& group = group_it->second;
   --group.stats.delivered;
   --item.attempts;  // it never left
+  if (group.options().durable) durable_.delivered(group.name(), item);
   group.push_front(std::move(item));
   if (!peer_gone) {
     // A credit for each item it could not take, also for items asked for with READY n < 0:
@@ -774,6 +828,7 @@ void BrokerCore::tick(Clock::time_point now) {
   expire_silent();
   expire_stalled();
   producers_.expire(now_);
+  durable_.expire_producers(producers_);
   retry_closing();
   for (auto& [id, client] : clients_) flush_backlog(id, &client, client.backlog);
   auto suspended = std::move(suspended_);
@@ -904,6 +959,8 @@ BrokerStatistics BrokerCore::statistics() const {
   stats.late_acks = late_acks_;
   stats.refused_sends = refused_sends_;
   stats.refused_over_budget = refused_over_budget_;
+  stats.refused_storage_failed = refused_storage_;
+  stats.store_bytes = durable_.bytes();
   stats.malformed_messages = malformed_messages_;
   stats.refused_not_authorized = refused_not_authorized_;
   stats.revoked_clients = revoked_clients_;

@@ -19,6 +19,7 @@
 #include "auth/allow_list.hpp"
 #include "broker/backlog.hpp"
 #include "broker/delivery_stream.hpp"
+#include "broker/durable_log.hpp"
 #include "broker/group.hpp"
 #include "broker/payload_account.hpp"
 #include "broker/producer_table.hpp"
@@ -87,6 +88,18 @@ class BrokerCore {
   // The broker is stopping: every client gets what still waits for it, then GOODBYE
   // (shutting_down), and is forgotten. Nothing is handed out again.
   void shutdown();
+
+  // What a store held at start (durable groups): queues in order, last values, the producers'
+  // applied seqs. Call once, before the first message.
+  void restore(StoredState&& state);
+  // What this turn changed in durable groups: to be committed (and synced) before any message
+  // of take_outbox() leaves.
+  [[nodiscard]] bool store_pending() const noexcept { return durable_.pending(); }
+  [[nodiscard]] StoreBatch take_store_batch() { return durable_.take(); }
+  // What the store's file system has room for now (DurableStore::room): durable objects past it
+  // get storage_failed.
+  void set_store_room(std::uint64_t bytes) noexcept { durable_.set_room(bytes); }
+  [[nodiscard]] const DurableLog& durable() const noexcept { return durable_; }
 
   [[nodiscard]] std::vector<Outgoing> take_outbox();
   [[nodiscard]] std::vector<LogEvent> take_log();
@@ -209,6 +222,9 @@ class BrokerCore {
   [[nodiscard]] bool membership_fits() const noexcept;
   // False (and ERROR over_budget sent) if a payload of `size` bytes does not fit the budget.
   bool fits_budget(const ClientId& from, std::size_t size, std::uint64_t seq, Group& group);
+  // False (and ERROR storage_failed sent) if `group` is durable and `size` more bytes of
+  // payloads do not fit its store.
+  bool fits_store(const ClientId& from, std::uint64_t size, std::uint64_t seq, Group& group);
   // Forgets a client: its unacknowledged items go back to the head of their queues.
   // GOODBYE tells it why, unless its connection is gone (no reason).
   void forget(const ClientId& client, std::optional<protocol::GoodbyeReason> reason);
@@ -264,6 +280,7 @@ class BrokerCore {
   Clock::time_point now_{};
   PayloadAccount account_;   // payloads
   PayloadAccount overhead_;  // what items cost besides payloads, and small payloads' delivery copies
+  DurableLog durable_{limits_.max_store_bytes};
   ProducerTable producers_{overhead_, limits_.liveness * 10};
   // The BROADCAST or PRODUCE being handled, whose refusals the producer table keeps.
   struct Handling {
@@ -286,6 +303,7 @@ class BrokerCore {
   std::uint64_t late_acks_ = 0;
   std::uint64_t refused_sends_ = 0;  // messages a connection's send queue refused (tried again later)
   std::uint64_t refused_over_budget_ = 0;
+  std::uint64_t refused_storage_ = 0;
   std::uint64_t malformed_messages_ = 0;
   std::uint64_t refused_not_authorized_ = 0;
   std::uint64_t revoked_clients_ = 0;

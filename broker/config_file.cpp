@@ -96,7 +96,7 @@ class ConfigReader {
 };
 
 void read_broker(const ConfigReader& in, const toml::table& t, BrokerConfig& config) {
-  in.check_keys(t, "[broker]", {"listen", "certificate", "authorized_keys", "state_dir", "io_threads", "admins"});
+  in.check_keys(t, "[broker]", {"listen", "certificate", "authorized_keys", "state_dir", "data_dir", "durable", "io_threads", "admins"});
   if (const auto* n = t.get("listen")) {
     auto addresses = in.texts(*n, "broker.listen");
     if (addresses.empty()) in.fail(n->source(), "broker.listen needs at least one address");
@@ -106,6 +106,8 @@ void read_broker(const ConfigReader& in, const toml::table& t, BrokerConfig& con
   if (const auto* n = t.get("certificate")) config.certificate = in.text(*n, "broker.certificate");
   if (const auto* n = t.get("authorized_keys")) config.authorized_keys = in.text(*n, "broker.authorized_keys");
   if (const auto* n = t.get("state_dir")) config.state_dir = in.text(*n, "broker.state_dir");
+  if (const auto* n = t.get("data_dir")) config.data_dir = in.text(*n, "broker.data_dir");
+  if (const auto* n = t.get("durable")) config.options.limits.durable_groups = in.texts(*n, "broker.durable");
   if (const auto* n = t.get("io_threads")) config.options.io_threads = static_cast<int>(in.number(*n, "broker.io_threads", 1, 64));
   if (const auto* n = t.get("admins")) config.admins = in.texts(*n, "broker.admins");
 }
@@ -113,9 +115,10 @@ void read_broker(const ConfigReader& in, const toml::table& t, BrokerConfig& con
 void read_limits(const ConfigReader& in, const toml::table& t, BrokerLimits& limits) {
   in.check_keys(t, "[limits]",
                 {"max_message_size", "max_payload_bytes", "max_client_pending_bytes", "max_client_unacked", "max_groups",
-                 "max_consumables", "heartbeat_ms", "liveness_ms"});
+                 "max_consumables", "heartbeat_ms", "liveness_ms", "max_store_bytes"});
   if (const auto* n = t.get("max_message_size")) limits.max_message_size = in.bytes(*n, "limits.max_message_size", 1);
   if (const auto* n = t.get("max_payload_bytes")) limits.max_payload_bytes = in.bytes(*n, "limits.max_payload_bytes", 1);
+  if (const auto* n = t.get("max_store_bytes")) limits.max_store_bytes = in.bytes(*n, "limits.max_store_bytes", 1);
   if (const auto* n = t.get("max_client_pending_bytes")) {
     limits.max_client_pending_bytes = in.bytes(*n, "limits.max_client_pending_bytes", 1);
   }
@@ -146,7 +149,7 @@ void read_groups(const ConfigReader& in, const toml::node& node, BrokerLimits& l
   std::set<std::string> seen;
   for (const toml::node& item : *node.as_array()) {
     const toml::table& t = *item.as_table();
-    in.check_keys(t, "[[groups]]", {"name", "max_count", "max_consumables", "overflow"});
+    in.check_keys(t, "[[groups]]", {"name", "max_count", "max_consumables", "overflow", "durable"});
     const toml::node* name = t.get("name");
     if (name == nullptr) in.fail(t.source(), "[[groups]] needs a name");
     GroupOptions group;
@@ -157,6 +160,10 @@ void read_groups(const ConfigReader& in, const toml::node& node, BrokerLimits& l
     if (const auto* n = t.get("max_count")) group.max_count = in.number(*n, "groups.max_count", 0, 1u << 24);
     if (const auto* n = t.get("max_consumables")) group.max_consumables = in.number(*n, "groups.max_consumables", 0, 1ull << 32);
     if (const auto* n = t.get("overflow")) group.overflow = overflow_of(in, *n);
+    if (const auto* n = t.get("durable")) {
+      if (!n->is_boolean()) in.fail(n->source(), "groups.durable must be true or false");
+      group.durable = n->value_or(false);
+    }
     limits.accepted_groups.push_back(std::move(group));
   }
 }

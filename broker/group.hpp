@@ -17,6 +17,13 @@ namespace zrelay::broker {
 
 using ClientId = std::string;  // ROUTER routing id, assigned by libzmq
 
+// A second message of the same bytes: large payloads share their buffer (reference-counted).
+[[nodiscard]] inline zmq::message_t share(zmq::message_t& payload) {
+  zmq::message_t copy;
+  copy.copy(payload);
+  return copy;
+}
+
 struct QueuedItem {
   zmq::message_t payload;
   ClientId producer;

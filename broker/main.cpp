@@ -42,6 +42,12 @@ std::unique_ptr<CLI::App> make_app(BrokerConfig& config, std::string& file) {
   app->add_option("--group", config.group_specs,
                   "accept this group: NAME[:MAX_COUNT[:MAX_CONSUMABLES[:refuse|drop-oldest]]]; repeat; "
                   "without any, every group name is accepted");
+  app->add_option("--durable", limits.durable_groups,
+                  "groups matching this glob (*, ?, [...]) are durable: stored in --data-dir, confirmed once synced; repeat");
+  app->add_option("--data-dir", config.data_dir, "where durable groups are stored (default: DATA under the state directory)");
+  app->add_option("--max-store-bytes", limits.max_store_bytes, "bytes the store of durable groups holds at most")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   app->add_option("--admin", config.admins, "a client (certificate name or public key) allowed to read statistics; repeat");
   app->add_option("--log-level", config.log_level, "trace, debug, info, warn, error, critical or off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
@@ -97,6 +103,16 @@ void resolve_rules(BrokerConfig& config) {
   for (const std::string& spec : config.group_specs) {
     limits.accepted_groups.push_back(zrelay::broker::parse_group_spec(spec));
   }
+  const bool durable = !limits.durable_groups.empty() ||
+                       std::any_of(limits.accepted_groups.begin(), limits.accepted_groups.end(),
+                                   [](const zrelay::GroupOptions& g) { return g.durable; });
+  if (!config.data_dir.empty()) {
+    config.options.data_dir = config.data_dir;
+  } else if (durable) {
+    const std::filesystem::path state = config.state_dir.empty() ? zrelay::broker::StateDir::default_path()
+                                                                 : std::filesystem::path(config.state_dir);
+    config.options.data_dir = state / "data";
+  }
   for (const std::string& admin : config.admins) {
     config.options.access_rules.push_back(zrelay::AccessRule{{admin}, {}, static_cast<zrelay::Actions>(zrelay::Action::stats), 0});
   }
@@ -134,10 +150,13 @@ std::string restart_settings(const BrokerConfig& config) {
   std::ostringstream text;
   text << o.bind << ' ' << o.io_threads << ' ' << config.certificate << ' ' << config.state_dir << ' '
        << l.max_message_size << ' ' << l.max_payload_bytes << ' ' << l.max_client_pending_bytes << ' ' << l.max_client_unacked << ' ' << l.max_groups
-       << ' ' << l.default_group.max_consumables << ' ' << l.heartbeat.count() << ' ' << l.liveness.count();
+       << ' ' << l.default_group.max_consumables << ' ' << l.heartbeat.count() << ' ' << l.liveness.count() << ' '
+       << config.data_dir << ' ' << l.max_store_bytes;
+  for (const auto& glob : l.durable_groups) text << " durable:" << glob;
   for (const auto& address : o.also_bind) text << ' ' << address;
   for (const auto& g : l.accepted_groups) {
-    text << ' ' << g.name << ':' << g.max_count << ':' << g.max_consumables << ':' << static_cast<int>(g.overflow);
+    text << ' ' << g.name << ':' << g.max_count << ':' << g.max_consumables << ':' << static_cast<int>(g.overflow) << ':'
+         << g.durable;
   }
   return text.str();
 }

@@ -49,8 +49,11 @@ void RouterLink::receive_batch(Clock::time_point deadline) {
     if (!received) break;
     core_.advance(now);
     handle(std::move(*received));
-    flush();
+    // Replies go at once, unless the store has writes to commit: then this turn's replies wait
+    // for one commit (and sync) at its end, with the writes of the messages after it.
+    if (!core_.store_pending()) flush();
   }
+  flush();
 }
 
 std::optional<RouterLink::Received> RouterLink::receive() {
@@ -111,12 +114,18 @@ void RouterLink::handle(Received&& received) {
   if (batch.error) core_.reject(received.from, *batch.error, user_id);
 }
 
+void RouterLink::commit() {
+  if (store_ == nullptr || !core_.store_pending()) return;
+  store_->commit(core_.take_store_batch());  // throws if it fails: nothing unsynced is confirmed
+  core_.set_store_room(store_->room());
+}
+
 void RouterLink::flush() {
   // A failed send can re-queue an item for another consumer: loop until nothing is left.
   // Once a peer refused a message, later ones to it wait too: a send that succeeds after a
   // refused one would overtake it.
   std::set<ClientId> full;
-  for (auto batch = core_.take_outbox(); !batch.empty(); batch = core_.take_outbox()) {
+  for (auto batch = (commit(), core_.take_outbox()); !batch.empty(); batch = (commit(), core_.take_outbox())) {
     std::vector<Undelivered> failed;
     for (auto& out : batch) {
       if (full.count(out.to) != 0) {

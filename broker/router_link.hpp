@@ -4,18 +4,22 @@
 #include <zmq.hpp>
 
 #include "broker/broker_core.hpp"
+#include "broker/durable_store.hpp"
 #include "protocol/codec.hpp"
 
 namespace zrelay::broker {
 
 class RouterLink {
  public:
-  RouterLink(zmq::socket_t& router, BrokerCore& core) : router_(router), core_(core) {}
+  // With a store, what the core changed in durable groups is committed (and synced) before the
+  // messages that confirm it are sent.
+  RouterLink(zmq::socket_t& router, BrokerCore& core, DurableStore* store = nullptr)
+      : router_(router), core_(core), store_(store) {}
 
   // Handles the messages waiting on the socket and sends the replies: at most a bounded batch,
   // and none after `deadline`, so the loop's timer runs on time under load.
   void receive_batch(Clock::time_point deadline);
-  // Sends everything in the core's outbox.
+  // Commits what the store is to hold, then sends everything in the core's outbox.
   void flush();
 
  private:
@@ -26,12 +30,14 @@ class RouterLink {
   };
 
   [[nodiscard]] std::optional<Received> receive();
+  void commit();
   void handle(Received&& received);
   // Sends one message without blocking; returns it if the socket did not take it.
   [[nodiscard]] std::optional<Undelivered> send(Outgoing&& out);
 
   zmq::socket_t& router_;
   BrokerCore& core_;
+  DurableStore* store_;
 };
 
 }  // namespace zrelay::broker

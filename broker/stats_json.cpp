@@ -176,6 +176,8 @@ std::string to_json(const BrokerStatistics& stats) {
         .field("late_acks", stats.late_acks)
         .field("refused_sends", stats.refused_sends)
         .field("refused_over_budget", stats.refused_over_budget)
+        .field("refused_storage_failed", stats.refused_storage_failed)
+        .field("store_bytes", stats.store_bytes)
         .field("refused_not_authorized", stats.refused_not_authorized)
         .field("malformed_messages", stats.malformed_messages);
     append_array(o.raw("groups"), stats.groups);

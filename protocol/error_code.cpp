@@ -19,6 +19,7 @@ std::string_view to_string(ErrorCode code) noexcept {
     case ErrorCode::not_authorized: return "not_authorized";
     case ErrorCode::internal: return "internal";
     case ErrorCode::over_budget: return "over_budget";
+    case ErrorCode::storage_failed: return "storage_failed";
     case ErrorCode::timeout: return "timeout";
     case ErrorCode::connection_failed: return "connection_failed";
     case ErrorCode::closed: return "closed";

@@ -6,6 +6,7 @@ packages=(
   dpkg-dev patch  # third_party/libzmq/build.sh: apt-get source, the patches
   libzmq3-dev cppzmq-dev libsodium-dev libboost-serialization-dev
   libcli11-dev libspdlog-dev libtomlplusplus-dev
+  liblmdb-dev  # the store of durable groups (broker/durable_store.*)
   googletest libgtest-dev libgmock-dev
   libbenchmark-dev  # bench/micro (zrelay-microbench)
   libczmq-dev   # tests only: checks that CZMQ reads our certificates and we read its

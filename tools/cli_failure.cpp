@@ -20,6 +20,7 @@ int exit_code_of(ErrorCode code) {
     case ErrorCode::queue_full:
     case ErrorCode::item_dropped:
     case ErrorCode::over_budget:
+    case ErrorCode::storage_failed:
     case ErrorCode::not_member: return exit_code::unavailable;
     default: return exit_code::software;
   }

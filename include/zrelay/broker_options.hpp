@@ -24,6 +24,9 @@ struct GroupOptions {
   std::size_t max_count = 0;             // members; 0 = no limit
   std::size_t max_consumables = 100000;  // items waiting in the queue; 0 = no limit
   Overflow overflow = Overflow::refuse;
+  // Its queue, unacknowledged items and last value are kept in the broker's store
+  // (BrokerOptions::data_dir) and survive a crash; confirmed only once synced to disk.
+  bool durable = false;
 };
 
 // Half of the physical memory, at least 1 GiB: the default of BrokerLimits::max_payload_bytes.
@@ -61,6 +64,13 @@ struct BrokerLimits {
   // forgotten: its credits are dropped and its unacknowledged items go back to the queue.
   std::chrono::milliseconds heartbeat{1000};
   std::chrono::milliseconds liveness{3000};
+  // Groups whose names match one of these globs (fnmatch: *, ?, [...]) are durable, as if their
+  // GroupOptions said so.
+  std::vector<std::string> durable_groups;
+  // Bytes the store of durable groups may hold: payloads and store_record_cost per record. A
+  // BROADCAST or PRODUCE to a durable group past it, or past the free space of the store's file
+  // system, gets storage_failed.
+  std::uint64_t max_store_bytes = 64ull << 30;
 };
 
 struct BrokerOptions {
@@ -74,6 +84,9 @@ struct BrokerOptions {
   std::vector<AccessRule> access_rules;
   AccessDefault access_default = AccessDefault::automatic;
   BrokerLimits limits;
+  // Where durable groups are stored (an LMDB environment, created if missing). Needed if any
+  // group is durable; a store found there is loaded at start.
+  std::optional<std::filesystem::path> data_dir;
   int io_threads = 2;  // CURVE crypto runs in libzmq's I/O threads: one thread caps the broker
   std::chrono::milliseconds handshake_timeout{5000};
   std::chrono::milliseconds linger{1000};

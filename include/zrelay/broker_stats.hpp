@@ -58,6 +58,8 @@ struct BrokerStatistics {
   std::uint64_t late_acks = 0;           // acks for items no longer held by that client
   std::uint64_t refused_sends = 0;       // messages a client's full send queue refused, tried again later
   std::uint64_t refused_over_budget = 0;
+  std::uint64_t refused_storage_failed = 0;  // durable objects refused: the store was full or failing
+  std::uint64_t store_bytes = 0;  // what the store of durable groups holds, counted against max_store_bytes
   std::uint64_t malformed_messages = 0;
   std::uint64_t refused_not_authorized = 0;  // actions the authorization rules or the key list refused
   std::uint64_t revoked_clients = 0;         // forgotten because their key was removed

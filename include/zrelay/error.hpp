@@ -26,6 +26,7 @@ enum class ErrorCode : std::uint16_t {
   not_authorized = 12,      // key not allowed
   internal = 13,            // broker fault
   over_budget = 14,         // the broker's memory budget for payloads is used up: item refused
+  storage_failed = 15,      // a durable group's store is full or failing: item refused, not stored
   // --- local codes ---
   timeout = 100,            // a deadline passed (connect, join, ...)
   connection_failed = 101,  // transport-level failure

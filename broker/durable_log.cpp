@@ -1,0 +1,80 @@
+#include "broker/durable_log.hpp"
+
+#include <algorithm>
+#include <utility>
+
+namespace zrelay::broker {
+namespace {
+
+// What LMDB may need besides the records of a turn: branch and meta pages.
+constexpr std::uint64_t turn_slack = 1 << 20;
+
+StoredProducerKey stored(const ProducerTable::Key& key) { return {key.user_id, key.endpoint}; }
+
+}  // namespace
+
+bool DurableLog::fits(std::uint64_t payload_bytes) const noexcept {
+  const std::uint64_t record = payload_bytes + 2 * store_record_cost;
+  if (bytes_ + record > max_bytes_) return false;
+  const std::uint64_t needed = 2 * (turn_bytes_ + record) + turn_slack;
+  return needed <= room_;
+}
+
+void DurableLog::created(const GroupOptions& options) {
+  bytes_ += store_record_cost;
+  batch_.ops.emplace_back(store_op::PutGroup{options});
+}
+
+void DurableLog::queued(const std::string& group, QueuedItem& item) {
+  bytes_ += item.payload.size() + 2 * store_record_cost;
+  turn_bytes_ += item.payload.size();
+  batch_.ops.emplace_back(store_op::PutItem{group, item.id, item.object, item.attempts, share(item.payload)});
+}
+
+void DurableLog::delivered(const std::string& group, const QueuedItem& item) {
+  batch_.ops.emplace_back(store_op::PutAttempts{group, item.id, item.attempts});
+}
+
+void DurableLog::removed(const std::string& group, const QueuedItem& item) {
+  bytes_ -= std::min(bytes_, item.payload.size() + 2 * store_record_cost);
+  batch_.ops.emplace_back(store_op::EraseItem{group, item.id});
+}
+
+void DurableLog::last_value(const std::string& group, const ObjectId& object, zmq::message_t& payload,
+                            std::size_t previous, bool had_one) {
+  bytes_ -= std::min<std::uint64_t>(bytes_, had_one ? previous + store_record_cost : 0);
+  bytes_ += payload.size() + store_record_cost;
+  turn_bytes_ += payload.size();
+  batch_.ops.emplace_back(store_op::PutLastValue{group, object, share(payload)});
+}
+
+void DurableLog::applied(const ProducerTable::Key& producer, std::uint64_t seq) {
+  auto [it, added] = producers_.try_emplace(producer);
+  if (added) bytes_ += store_record_cost;
+  it->second.mark(seq);
+  batch_.ops.emplace_back(store_op::PutProducer{stored(producer), it->second});
+}
+
+void DurableLog::expire_producers(const ProducerTable& table) {
+  for (auto it = producers_.begin(); it != producers_.end();) {
+    if (table.remembers(it->first)) {
+      ++it;
+      continue;
+    }
+    bytes_ -= std::min<std::uint64_t>(bytes_, store_record_cost);
+    batch_.ops.emplace_back(store_op::EraseProducer{stored(it->first)});
+    it = producers_.erase(it);
+  }
+}
+
+void DurableLog::restored(const StoredState& state) {
+  bytes_ = state.bytes;
+  for (const store_op::PutProducer& p : state.producers) producers_[{p.key.user_id, p.key.endpoint}] = p.seqs;
+}
+
+StoreBatch DurableLog::take() {
+  turn_bytes_ = 0;
+  return std::exchange(batch_, StoreBatch{});
+}
+
+}  // namespace zrelay::broker
