@@ -206,21 +206,31 @@ class DurableStore::Impl {
   std::uint64_t room() const {
     struct statvfs fs_stat {};
     if (::statvfs(dir_.c_str(), &fs_stat) != 0) return 0;
-    std::uint64_t room = static_cast<std::uint64_t>(fs_stat.f_bavail) * fs_stat.f_frsize;
-    MDB_envinfo info{};
-    MDB_stat env_stat{};
-    struct stat file {};
-    if (mdb_env_info(env_, &info) == MDB_SUCCESS && mdb_env_stat(env_, &env_stat) == MDB_SUCCESS &&
-        ::stat((dir_ / "data.mdb").c_str(), &file) == 0) {
-      const std::uint64_t used = (static_cast<std::uint64_t>(info.me_last_pgno) + 1) * env_stat.ms_psize;
-      if (static_cast<std::uint64_t>(file.st_size) > used) room += static_cast<std::uint64_t>(file.st_size) - used;
-    }
-    return room;
+    return static_cast<std::uint64_t>(fs_stat.f_bavail) * fs_stat.f_frsize + unused_in_file();
   }
 
   const fs::path& dir() const noexcept { return dir_; }
 
  private:
+  // Bytes of the database file that hold no page in use: its free pages (LMDB reuses them) and
+  // what lies past its last page. Pages in use: the records' tree, the free list's own, two meta.
+  std::uint64_t unused_in_file() const {
+    struct stat file {};
+    MDB_txn* txn = nullptr;
+    if (::stat((dir_ / "data.mdb").c_str(), &file) != 0 || mdb_txn_begin(env_, nullptr, MDB_RDONLY, &txn) != MDB_SUCCESS) {
+      return 0;
+    }
+    MDB_stat records{};
+    MDB_stat free_list{};
+    const bool known = mdb_stat(txn, dbi_, &records) == MDB_SUCCESS && mdb_stat(txn, 0, &free_list) == MDB_SUCCESS;
+    mdb_txn_abort(txn);
+    if (!known) return 0;
+    const auto pages = [](const MDB_stat& s) { return s.ms_branch_pages + s.ms_leaf_pages + s.ms_overflow_pages; };
+    const std::uint64_t used = (pages(records) + pages(free_list) + 2) * records.ms_psize;
+    const auto size = static_cast<std::uint64_t>(file.st_size);
+    return size > used ? size - used : 0;
+  }
+
   static void make_dir(const fs::path& dir) {
     std::error_code ec;
     if (fs::create_directories(dir, ec)) fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace, ec);

@@ -40,8 +40,8 @@ class DurableStore {
   // Writes `batch` in one transaction and syncs it; throws zrelay::Error (io) if that fails
   // (then nothing of it is stored).
   void commit(StoreBatch&& batch);
-  // Bytes the store can still grow by on its file system: free space, and pages inside the
-  // database file past its last used page.
+  // Bytes the store can still grow by: the free space of its file system, and the pages of the
+  // database file that hold nothing (free pages LMDB reuses, and the file's tail).
   [[nodiscard]] std::uint64_t room() const;
 
   [[nodiscard]] const std::filesystem::path& dir() const noexcept;
