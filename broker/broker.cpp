@@ -369,6 +369,7 @@ class Broker::Impl {
       if (broker::Clock::now() >= next_tick) {
         if (store_) core_.set_store_room(store_->room());  // space may have come back without a write of ours
         core_.tick(broker::Clock::now());
+        link.commit(true);
         link.flush();
         next_tick = broker::Clock::now() + options_.tick;
       }

@@ -94,7 +94,8 @@ class BrokerCore {
   void restore(StoredState&& state);
   // What this turn changed in durable groups: to be committed (and synced) before any message
   // of take_outbox() leaves.
-  [[nodiscard]] bool store_pending() const noexcept { return durable_.pending(); }
+  [[nodiscard]] bool store_pending() const noexcept { return durable_.confirming(); }
+  [[nodiscard]] bool store_dirty() const noexcept { return durable_.pending(); }
   [[nodiscard]] StoreBatch take_store_batch() { return durable_.take(); }
   // What the store's file system has room for now (DurableStore::room): durable objects past it
   // get storage_failed.

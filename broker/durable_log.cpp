@@ -22,22 +22,25 @@ bool DurableLog::fits(std::uint64_t payload_bytes) const noexcept {
 
 void DurableLog::created(const GroupOptions& options) {
   bytes_ += store_record_cost;
+  confirming_ = true;
   batch_.ops.emplace_back(store_op::PutGroup{options});
 }
 
 void DurableLog::queued(const std::string& group, QueuedItem& item) {
   bytes_ += item.payload.size() + 2 * store_record_cost;
   turn_bytes_ += item.payload.size();
+  confirming_ = true;
   batch_.ops.emplace_back(store_op::PutItem{group, item.id, item.object, item.attempts, share(item.payload)});
 }
 
 void DurableLog::delivered(const std::string& group, const QueuedItem& item) {
+  confirming_ = true;
   batch_.ops.emplace_back(store_op::PutAttempts{group, item.id, item.attempts});
 }
 
 void DurableLog::removed(const std::string& group, const QueuedItem& item) {
   bytes_ -= std::min(bytes_, item.payload.size() + 2 * store_record_cost);
-  batch_.ops.emplace_back(store_op::EraseItem{group, item.id});
+  batch_.ops.emplace_back(store_op::EraseItem{group, item.id, item.payload.size()});
 }
 
 void DurableLog::last_value(const std::string& group, const ObjectId& object, zmq::message_t& payload,
@@ -45,6 +48,7 @@ void DurableLog::last_value(const std::string& group, const ObjectId& object, zm
   bytes_ -= std::min<std::uint64_t>(bytes_, had_one ? previous + store_record_cost : 0);
   bytes_ += payload.size() + store_record_cost;
   turn_bytes_ += payload.size();
+  confirming_ = true;
   batch_.ops.emplace_back(store_op::PutLastValue{group, object, share(payload)});
 }
 
@@ -52,7 +56,8 @@ void DurableLog::applied(const ProducerTable::Key& producer, std::uint64_t seq) 
   auto [it, added] = producers_.try_emplace(producer);
   if (added) bytes_ += store_record_cost;
   it->second.mark(seq);
-  batch_.ops.emplace_back(store_op::PutProducer{stored(producer), it->second});
+  confirming_ = true;
+  changed_producers_.insert(producer);  // written once per turn, at take()
 }
 
 void DurableLog::expire_producers(const ProducerTable& table) {
@@ -63,6 +68,7 @@ void DurableLog::expire_producers(const ProducerTable& table) {
     }
     bytes_ -= std::min<std::uint64_t>(bytes_, store_record_cost);
     batch_.ops.emplace_back(store_op::EraseProducer{stored(it->first)});
+    changed_producers_.erase(it->first);
     it = producers_.erase(it);
   }
 }
@@ -73,7 +79,14 @@ void DurableLog::restored(const StoredState& state) {
 }
 
 StoreBatch DurableLog::take() {
+  for (const ProducerTable::Key& key : changed_producers_) {
+    if (const auto it = producers_.find(key); it != producers_.end()) {
+      batch_.ops.emplace_back(store_op::PutProducer{stored(key), it->second});
+    }
+  }
+  changed_producers_.clear();
   turn_bytes_ = 0;
+  confirming_ = false;
   return std::exchange(batch_, StoreBatch{});
 }
 

@@ -4,6 +4,7 @@
 // the loop last measured on its file system). No files here: the core stays sans-I/O.
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 
 #include "broker/group.hpp"
@@ -36,7 +37,10 @@ class DurableLog {
   // What the store holds: its records counted (a restart), and the producers it remembers.
   void restored(const StoredState& state);
 
-  [[nodiscard]] bool pending() const noexcept { return !batch_.empty(); }
+  // Writes that replies confirm (new items, last values, applied seqs): synced before the replies.
+  [[nodiscard]] bool confirming() const noexcept { return confirming_; }
+  // Any writes: acknowledgements and attempt counts need no reply to wait for them.
+  [[nodiscard]] bool pending() const noexcept { return !batch_.empty() || !changed_producers_.empty(); }
   [[nodiscard]] StoreBatch take();
   [[nodiscard]] std::uint64_t bytes() const noexcept { return bytes_; }
   [[nodiscard]] std::uint64_t max_bytes() const noexcept { return max_bytes_; }
@@ -47,7 +51,9 @@ class DurableLog {
   std::uint64_t bytes_ = 0;          // what the records count against max_bytes_
   std::uint64_t turn_bytes_ = 0;     // payload bytes in batch_
   StoreBatch batch_;
+  bool confirming_ = false;
   std::map<ProducerTable::Key, SeqWindow> producers_;
+  std::set<ProducerTable::Key> changed_producers_;  // this turn's
 };
 
 }  // namespace zrelay::broker

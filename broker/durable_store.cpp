@@ -523,7 +523,9 @@ class DurableStore::Impl {
 
   int apply(MDB_txn* txn, store_op::EraseItem& op, std::vector<fs::path>&, std::vector<fs::path>& dropped) {
     const std::string key = item_key(Tag::item, op.group, op.id);
-    if (auto file = file_of(txn, key)) dropped.push_back(std::move(*file));
+    if (op.size > inline_limit) {
+      if (auto file = file_of(txn, key)) dropped.push_back(std::move(*file));
+    }
     for (const std::string& k : {key, item_key(Tag::attempts, op.group, op.id)}) {
       MDB_val kv = val(k);
       if (const int rc = mdb_del(txn, dbi_, &kv, nullptr); rc != MDB_SUCCESS && rc != MDB_NOTFOUND) return rc;

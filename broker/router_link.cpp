@@ -114,8 +114,8 @@ void RouterLink::handle(Received&& received) {
   if (batch.error) core_.reject(received.from, *batch.error, user_id);
 }
 
-void RouterLink::commit() {
-  if (store_ == nullptr || !core_.store_pending()) return;
+void RouterLink::commit(bool everything) {
+  if (store_ == nullptr || !(everything ? core_.store_dirty() : core_.store_pending())) return;
   store_->commit(core_.take_store_batch());  // throws if it fails: nothing unsynced is confirmed
   core_.set_store_room(store_->room());
 }

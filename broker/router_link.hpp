@@ -21,6 +21,8 @@ class RouterLink {
   void receive_batch(Clock::time_point deadline);
   // Commits what the store is to hold, then sends everything in the core's outbox.
   void flush();
+  // Commits what the store is to hold, also writes no reply waits for (acknowledgements, attempts).
+  void commit(bool everything = false);
 
  private:
   struct Received {
@@ -30,7 +32,7 @@ class RouterLink {
   };
 
   [[nodiscard]] std::optional<Received> receive();
-  void commit();
+
   void handle(Received&& received);
   // Sends one message without blocking; returns it if the socket did not take it.
   [[nodiscard]] std::optional<Undelivered> send(Outgoing&& out);

@@ -41,6 +41,7 @@ struct PutAttempts {  // an item was delivered once more
 struct EraseItem {  // acknowledged, or dropped from a full drop-oldest queue
   std::string group;
   std::uint64_t id = 0;
+  std::uint64_t size = 0;  // of its payload: over DurableStore::inline_limit, it has a file to delete
 };
 struct PutLastValue {
   std::string group;

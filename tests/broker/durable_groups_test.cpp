@@ -41,9 +41,10 @@ class DurableGroups : public BrokerCoreTest {
     core->set_store_room(store->room());
   }
 
-  // The turn ends: its store writes are committed, then its replies may go.
+  // The turn ends: its store writes are committed, then its replies may go (the broker loop
+  // commits writes no reply waits for later; here every turn commits them).
   std::vector<Outgoing> commit(std::vector<Outgoing> out) {
-    if (core->store_pending()) store->commit(core->take_store_batch());
+    if (core->store_dirty()) store->commit(core->take_store_batch());
     return out;
   }
   std::vector<Outgoing> turn(const ClientId& client, ClientMessage&& message) { return commit(send(client, std::move(message))); }
@@ -80,10 +81,13 @@ TEST_F(DurableGroups, AProducedItemIsStoredDeliveredAndErasedWhenAcknowledged) {
   auto out = send("c", Ready{"jobs", 1});
   const auto delivered = produced_to(out, "c");
   ASSERT_EQ(delivered.size(), 1u);
+  EXPECT_TRUE(core->store_pending()) << "the delivery waits for its attempt count to be synced";
   batch = core->take_store_batch();
   ASSERT_EQ(count_of<store_op::PutAttempts>(batch), 1u);
   EXPECT_EQ(std::get<store_op::PutAttempts>(batch.ops[0]).attempts, 1u);
   (void)send("c", Ack{{delivered[0]->delivery_id}});
+  EXPECT_FALSE(core->store_pending()) << "no reply waits for an acknowledgement's write";
+  EXPECT_TRUE(core->store_dirty());
   batch = core->take_store_batch();
   EXPECT_EQ(count_of<store_op::EraseItem>(batch), 1u);
   EXPECT_EQ(core->durable().bytes(), store_record_cost * 2) << "the group and the producer are left";

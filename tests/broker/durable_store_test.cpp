@@ -131,7 +131,7 @@ TEST_F(DurableStoreTest, APayloadOverTheInlineLimitIsAFileUntilItsRecordGoes) {
   EXPECT_EQ(state.groups[0].last_value->second.size(), large.size());
   {
     DurableStore store = open();
-    commit_ops(store, store_op::EraseItem{"jobs", 1}, store_op::PutLastValue{"jobs", object(3, 0), bytes("small")});
+    commit_ops(store, store_op::EraseItem{"jobs", 1, large.size()}, store_op::PutLastValue{"jobs", object(3, 0), bytes("small")});
   }
   EXPECT_EQ(files_in(objects), 0u) << "the erased item's file and the replaced value's are gone";
   EXPECT_EQ(reopened().groups[0].last_value->second.to_string(), "small");
