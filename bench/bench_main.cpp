@@ -57,6 +57,11 @@ void run_queue(const Settings& s) {
           if (window == 256 && s.runs("direct")) cell.direct = direct_queue(security, size, count, consumers);  // no credits there
           print_cell(cell);
         }
+        if (consumers == 1 && window == 256 && s.runs("zrelay")) {  // the cost of a durable group, beside the row above
+          Cell durable{"durable queue c=1 w=256", size, true, {}, {}, {}};
+          durable.zrelay = zrelay_queue(size, count, consumers, window, true);
+          print_cell(durable);
+        }
       }
     }
   }

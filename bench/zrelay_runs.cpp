@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <stdexcept>
 #include <map>
 #include <memory>
 #include <string>
@@ -20,13 +23,35 @@ namespace {
 
 using namespace std::chrono_literals;
 
+// A fresh data directory on the disk the temporary directory is on, removed afterwards.
+struct DataDir {
+  DataDir() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "zrelay-bench-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    path = pattern;
+  }
+  ~DataDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path, ignored);
+  }
+  DataDir(const DataDir&) = delete;
+  DataDir& operator=(const DataDir&) = delete;
+  std::filesystem::path path;
+};
+
 struct Relay {
-  Relay() {
+  // Durable: every group is, stored in a fresh data directory (a sync per loop turn that wrote).
+  explicit Relay(bool durable = false) {
     BrokerOptions options;
     options.bind = "tcp://127.0.0.1:*";
     options.certificate = Certificate::generate();
     options.authorized_keys = {key};
     options.limits.default_group.max_consumables = 0;  // the benchmark bounds itself
+    if (durable) {
+      data = std::make_unique<DataDir>();
+      options.data_dir = data->path;
+      options.limits.durable_groups = {"*"};
+    }
     broker = std::make_unique<Broker>(std::move(options));
   }
 
@@ -40,6 +65,7 @@ struct Relay {
   }
 
   Certificate key = Certificate::generate();
+  std::unique_ptr<DataDir> data;  // outlives the broker
   std::unique_ptr<Broker> broker;
 };
 
@@ -49,8 +75,8 @@ double since(Clock::time_point start, Clock::time_point end) { return std::chron
 
 }  // namespace
 
-Measurement zrelay_queue(std::size_t size, std::uint64_t count, int consumers, int window) {
-  Relay relay;
+Measurement zrelay_queue(std::size_t size, std::uint64_t count, int consumers, int window, bool durable) {
+  Relay relay(durable);
   std::vector<std::unique_ptr<Endpoint>> endpoints;
   for (int c = 0; c < consumers; ++c) {
     endpoints.push_back(relay.endpoint({"work"}));

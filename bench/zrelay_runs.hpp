@@ -8,7 +8,9 @@
 
 namespace zrelay::bench {
 
-Measurement zrelay_queue(std::size_t size, std::uint64_t count, int consumers, int window);
+// Durable: the group is durable (an LMDB store in a fresh temporary directory; a PRODUCE is
+// confirmed once synced, an ACK is written before the item is forgotten).
+Measurement zrelay_queue(std::size_t size, std::uint64_t count, int consumers, int window, bool durable = false);
 // 1 producer spreading items round-robin over `groups` groups, 1 consumer in all of them with
 // `window` credits in each.
 Measurement zrelay_queue_groups(std::size_t size, std::uint64_t count, int groups, int window);
