@@ -40,9 +40,35 @@ TEST_F(ConfigFile, TheShippedExampleIsValid) {
   EXPECT_EQ(config.options.limits.max_message_size, 256ull << 20);
   ASSERT_EQ(config.options.limits.accepted_groups.size(), 2u);
   EXPECT_EQ(config.options.limits.accepted_groups[1].overflow, Overflow::drop_oldest);
+  EXPECT_TRUE(config.options.limits.accepted_groups[1].durable);
+  EXPECT_FALSE(config.options.limits.accepted_groups[0].durable);
+  EXPECT_EQ(config.options.limits.max_store_bytes, 64ull << 30);
   EXPECT_EQ(config.options.access_rules.size(), 3u);
   EXPECT_EQ(config.options.access_default, AccessDefault::deny);
   EXPECT_EQ(config.admins, std::vector<std::string>{"ops"});
+}
+
+TEST_F(ConfigFile, DurableGroupsTheirDirectoryAndTheStoreBound) {
+  const auto config = read(R"(
+[broker]
+data_dir = "/var/lib/zrelay/store"
+durable = ["jobs*", "state"]
+[limits]
+max_store_bytes = "2 GiB"
+[[groups]]
+name = "samples"
+durable = true
+)");
+  EXPECT_EQ(config.data_dir, "/var/lib/zrelay/store");
+  EXPECT_EQ(config.options.limits.durable_groups, (std::vector<std::string>{"jobs*", "state"}));
+  EXPECT_EQ(config.options.limits.max_store_bytes, 2ull << 30);
+  ASSERT_EQ(config.options.limits.accepted_groups.size(), 1u);
+  EXPECT_TRUE(config.options.limits.accepted_groups[0].durable);
+}
+
+TEST_F(ConfigFile, DurableMustBeABoolean) {
+  EXPECT_NE(error_of("[[groups]]\nname = \"a\"\ndurable = \"yes\"\n").find("groups.durable must be true or false"),
+            std::string::npos);
 }
 
 TEST_F(ConfigFile, SetsWhatItNamesAndLeavesTheRest) {

@@ -4,6 +4,7 @@
 // again once consumers drained the store.
 #include <sys/mount.h>
 
+#include <csignal>
 #include <fstream>
 
 #include <gtest/gtest.h>
@@ -32,6 +33,16 @@ std::string all_output(Process& process) {
   while (process.read_line(1s)) {
   }
   return process.output();
+}
+
+TEST(DurableStoreFaults, WithoutADataDirectoryTheStoreIsInTheStateDirectory) {
+  TempDir dir;
+  Process broker({ZRELAY_BROKER_PATH, "--bind", "tcp://127.0.0.1:*", "--durable", "jobs*"},
+                 {"ZRELAY_STATE_DIR=" + (dir / "state").string()});
+  ASSERT_TRUE(broker.wait_for("listening on ", 20s).has_value()) << broker.output();
+  EXPECT_TRUE(fs::exists(dir / "state" / "data" / "data.mdb"));
+  broker.signal(SIGTERM);
+  EXPECT_EQ(broker.wait(20s), std::optional<int>(0));
 }
 
 TEST(DurableStoreFaults, ACorruptStoreStopsTheBrokerWithExit78) {

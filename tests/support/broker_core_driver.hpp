@@ -19,6 +19,7 @@
 
 #include "broker/broker_core.hpp"
 #include "tests/support/applied_once.hpp"
+#include "tests/support/store_model.hpp"
 #include "protocol/limits.hpp"
 
 namespace zrelay::testing {
@@ -46,7 +47,8 @@ class BrokerCoreDriver {
 
   static BrokerLimits limits() {
     BrokerLimits l;
-    l.accepted_groups = {GroupOptions{"g0", 0, 50, Overflow::refuse}, GroupOptions{"g1", 0, 20, Overflow::drop_oldest},
+    // g0 and g1 are durable: their store writes are checked against a model of the store.
+    l.accepted_groups = {GroupOptions{"g0", 0, 50, Overflow::refuse, true}, GroupOptions{"g1", 0, 20, Overflow::drop_oldest, true},
                          GroupOptions{"g2", 0, 0, Overflow::refuse}, GroupOptions{"g3", 2, 50, Overflow::refuse}};
     l.max_payload_bytes = 256 * 1024;
     l.max_message_size = 8 * 1024;
@@ -133,6 +135,17 @@ class BrokerCoreDriver {
       if (session.unacked > l.max_client_unacked) throw InvariantBroken(session.name + " holds over its unacked bound");
     }
     if (stats.clients > clients) throw InvariantBroken("more sessions than clients");
+    for (const auto& group : stats.groups) {
+      const bool durable = group.name == "g0" || group.name == "g1";
+      if (durable && store_.items(group.name) != group.queued + group.unacked) {
+        throw InvariantBroken(group.name + ": the store holds " + std::to_string(store_.items(group.name)) + " items, the group " +
+                              std::to_string(group.queued) + " queued and " + std::to_string(group.unacked) + " unacknowledged");
+      }
+    }
+    if (core_->durable().bytes() != store_.bytes()) {
+      throw InvariantBroken("the core counts " + std::to_string(core_->durable().bytes()) + " store bytes, the records " +
+                            std::to_string(store_.bytes()));
+    }
   }
 
  private:
@@ -226,6 +239,7 @@ class BrokerCoreDriver {
   }
 
   void collect() {
+    store_.apply(core_->take_store_batch());
     for (auto& out : core_->take_outbox()) {
       if (const auto* d = std::get_if<protocol::Deliver>(&out.message); d != nullptr && d->kind == Kind::produced) {
         delivered_[out.to].push_back(d->delivery_id);
@@ -246,6 +260,7 @@ class BrokerCoreDriver {
   std::deque<broker::Outgoing> in_flight_;                    // sent, not yet written by "libzmq"
   std::map<std::string, std::vector<std::uint64_t>> delivered_;  // produced delivery ids to acknowledge
   AppliedOnce applied_once_;
+  StoreModel store_;  // what the durable groups' writes so far add up to
   std::size_t produced_deliveries_ = 0;
 };
 
