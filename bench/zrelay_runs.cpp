@@ -3,9 +3,6 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
-#include <cstdlib>
-#include <filesystem>
-#include <stdexcept>
 #include <map>
 #include <memory>
 #include <string>
@@ -17,27 +14,12 @@
 #include <zrelay/endpoint.hpp>
 
 #include "bench/pacer.hpp"
+#include "tests/support/temp_dir.hpp"  // header-only
 
 namespace zrelay::bench {
 namespace {
 
 using namespace std::chrono_literals;
-
-// A fresh data directory on the disk the temporary directory is on, removed afterwards.
-struct DataDir {
-  DataDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "zrelay-bench-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path = pattern;
-  }
-  ~DataDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path, ignored);
-  }
-  DataDir(const DataDir&) = delete;
-  DataDir& operator=(const DataDir&) = delete;
-  std::filesystem::path path;
-};
 
 struct Relay {
   // Durable: every group is, stored in a fresh data directory (a sync per loop turn that wrote).
@@ -48,8 +30,8 @@ struct Relay {
     options.authorized_keys = {key};
     options.limits.default_group.max_consumables = 0;  // the benchmark bounds itself
     if (durable) {
-      data = std::make_unique<DataDir>();
-      options.data_dir = data->path;
+      data = std::make_unique<testing::TempDir>();  // on the disk of the system's temporary directory
+      options.data_dir = data->path();
       options.limits.durable_groups = {"*"};
     }
     broker = std::make_unique<Broker>(std::move(options));
@@ -65,7 +47,7 @@ struct Relay {
   }
 
   Certificate key = Certificate::generate();
-  std::unique_ptr<DataDir> data;  // outlives the broker
+  std::unique_ptr<testing::TempDir> data;  // outlives the broker
   std::unique_ptr<Broker> broker;
 };
 

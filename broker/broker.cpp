@@ -48,9 +48,7 @@ void check_options(const BrokerOptions& options) {
     throw Error(ErrorCode::configuration, "max_message_size must be between 1 and 2^63-1");
   }
   const BrokerLimits& l = options.limits;
-  const bool durable = !l.durable_groups.empty() ||
-                       std::any_of(l.accepted_groups.begin(), l.accepted_groups.end(), [](const GroupOptions& g) { return g.durable; });
-  if (durable && !options.data_dir) throw Error(ErrorCode::configuration, "durable groups need a data directory (data_dir)");
+  if (has_durable_groups(l) && !options.data_dir) throw Error(ErrorCode::configuration, "durable groups need a data directory (data_dir)");
   if (l.max_store_bytes == 0) throw Error(ErrorCode::configuration, "max_store_bytes must be at least 1");
   if (l.max_client_unacked < 1) throw Error(ErrorCode::configuration, "max_client_unacked must be at least 1");
   if (l.max_client_pending_messages < 1 || l.max_client_pending_messages > static_cast<std::uint64_t>(router_send_hwm / 2)) {
@@ -384,6 +382,7 @@ class Broker::Impl {
       if (request.to_string_view() == "stop") {
         log_->info("stopping: telling {} client(s)", core_.client_count());
         core_.shutdown();
+        link.commit(true);  // the acknowledgements' erases too: a clean stop repeats nothing
         link.flush();
         publish_stats();
         return true;

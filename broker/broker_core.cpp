@@ -231,8 +231,16 @@ bool BrokerCore::fits_budget(const ClientId& from, std::size_t size, std::uint64
   return false;
 }
 
-bool BrokerCore::fits_store(const ClientId& from, std::uint64_t size, std::uint64_t seq, Group& group) {
-  if (!group.options().durable || durable_.fits(size)) return true;
+bool BrokerCore::fits_store(const ClientId& from, std::uint64_t size, std::uint32_t copies, std::uint64_t seq,
+                            Group& group) {
+  if (!group.options().durable) return true;
+  if (size * copies > limits_.max_message_size) {  // each copy is stored (and loaded at start) on its own
+    ++group.stats.refused;
+    error(from, ErrorCode::too_large, seq, group.name(),
+          "a durable group stores each copy: copies x size over the broker's max_message_size");
+    return false;
+  }
+  if (durable_.fits(size, copies)) return true;
   ++refused_storage_;
   ++group.stats.refused;
   error(from, ErrorCode::storage_failed, seq, group.name(),
@@ -245,22 +253,43 @@ void BrokerCore::restore(StoredState&& state) {
   durable_.restored(state);
   for (StoredGroup& stored : state.groups) {
     GroupOptions options = stored.options;
-    const auto accepted = std::find_if(limits_.accepted_groups.begin(), limits_.accepted_groups.end(),
-                                       [&](const GroupOptions& g) { return g.name == options.name; });
-    if (accepted != limits_.accepted_groups.end()) options = *accepted;  // today's settings win
-    options.durable = true;
+    if (const GroupOptions* accepted = accepted_group(options.name)) {
+      options = *accepted;  // today's settings win
+    } else if (!limits_.accepted_groups.empty()) {
+      throw Error(ErrorCode::configuration, "the store holds group '" + printable(options.name) +
+                                                "', which the configuration does not accept: accept it again to drain it, "
+                                                "or start on another data directory");
+    }
+    options.durable = true;  // a group stays durable while its store holds it
     Group& group = groups_.insert_or_assign(options.name, Group(options)).first->second;
-    for (auto item = stored.items.rbegin(); item != stored.items.rend(); ++item) {  // the queue's order, whatever its bound now
-      next_delivery_id_ = std::max(next_delivery_id_, item->id + 1);
-      group.push_front(QueuedItem{account_.track(std::move(item->payload)), {}, item->object.seq, item->id,
-                                  item->attempts, overhead_.charge(item_cost), item->object});
+    std::vector<zmq::message_t> payloads = restored_payloads(stored.items);
+    for (std::size_t i = stored.items.size(); i-- > 0;) {  // the queue's order, whatever its bound now
+      StoredItem& item = stored.items[i];
+      next_delivery_id_ = std::max(next_delivery_id_, item.id + 1);
+      group.push_front(QueuedItem{std::move(payloads[i]), {}, item.object.seq, item.id,
+                                  item.attempts, overhead_.charge(item_cost), item.object});
     }
     if (stored.last_value) {
       zmq::message_t payload = account_.track(std::move(stored.last_value->second));
       group.set_last_value(payload, stored.last_value->first);
     }
   }
-  for (const store_op::PutProducer& p : state.producers) producers_.restore({p.key.user_id, p.key.endpoint}, p.seqs, now_);
+  for (const store_op::PutProducer& p : state.producers) {
+    producers_.restore({p.key.user_id, p.key.endpoint}, p.seqs, p.uploading, now_);
+  }
+}
+
+std::vector<zmq::message_t> BrokerCore::restored_payloads(std::vector<StoredItem>& items) {
+  // Copies of one PRODUCE come back sharing a buffer (DurableStore::load): counted once, as
+  // when they were produced.
+  std::vector<const void*> buffers;
+  for (const StoredItem& item : items) buffers.push_back(item.payload.size() > 0 ? item.payload.data() : nullptr);
+  std::vector<zmq::message_t> payloads;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    const bool same = i > 0 && buffers[i] != nullptr && buffers[i] == buffers[i - 1];
+    payloads.push_back(same ? share(payloads.back()) : account_.track(std::move(items[i].payload)));
+  }
+  return payloads;
 }
 
 void BrokerCore::remember_refusal(const ProducerTable::Key& producer, const ErrorReply& reply, bool keep_applied) {
@@ -300,7 +329,7 @@ void BrokerCore::on_new(const ClientId& from, Client& client, Broadcast&& m) {
   }
   Group* group = find_or_create(from, m.group, m.seq);
   if (group == nullptr || !fits_budget(from, m.payload.size(), m.seq, *group) ||
-      !fits_store(from, m.payload.size(), m.seq, *group)) {
+      !fits_store(from, m.payload.size(), 1, m.seq, *group)) {
     return;
   }
   ++group->stats.broadcasts;
@@ -334,7 +363,7 @@ void BrokerCore::on_new(const ClientId& from, Client& client, Produce&& m) {
   Group* group = find_or_create(from, m.group, m.seq);
   if (group == nullptr) return;
   if (!fits_budget(from, m.payload.size() + m.copies * item_cost, m.seq, *group) ||
-      !fits_store(from, m.payload.size() * m.copies, m.seq, *group)) {
+      !fits_store(from, m.payload.size(), m.copies, m.seq, *group)) {
     group->stats.refused += m.copies - 1;  // one was counted
     return;
   }
@@ -400,7 +429,11 @@ void BrokerCore::on(const ClientId& from, Client& client, Begin&& m) {
     client.uploads.emplace(m.seq, Upload::swallowed(std::move(m)));
     return;
   }
-  if (client.producer) producers_.uploading(*client.producer, m.seq);
+  if (client.producer) {
+    producers_.uploading(*client.producer, m.seq);
+    // Kept across a restart too: newer seqs may take the window past it while it uploads.
+    if (groups_.at(m.group).options().durable) durable_.uploading(*client.producer, m.seq);
+  }
   // What the object will be judged on when complete: reserved, so that it still fits then.
   const std::uint64_t cost = m.size + (m.kind == Kind::produced ? m.copies * item_cost : 0);
   client.uploads.emplace(m.seq, Upload(std::move(m), account_.charge(cost)));
@@ -420,7 +453,7 @@ bool BrokerCore::upload_acceptable(const ClientId& from, Client& client, const B
   Group* group = find_or_create(from, m.group, m.seq);
   if (group == nullptr) return false;
   if (!fits_budget(from, m.size + (produce ? m.copies * item_cost : 0), m.seq, *group) ||
-      !fits_store(from, m.size * m.copies, m.seq, *group)) {
+      !fits_store(from, m.size, m.copies, m.seq, *group)) {
     if (produce) group->stats.refused += m.copies - 1;  // one was counted
     return false;
   }
@@ -533,15 +566,20 @@ void BrokerCore::on(const ClientId& from, Client& client, Bye&&) {
   closing_.insert_or_assign(from, std::move(closing));
 }
 
+const GroupOptions* BrokerCore::accepted_group(const std::string& name) const {
+  const auto it = std::find_if(limits_.accepted_groups.begin(), limits_.accepted_groups.end(),
+                               [&](const GroupOptions& g) { return g.name == name; });
+  return it == limits_.accepted_groups.end() ? nullptr : &*it;
+}
+
 Group* BrokerCore::find_or_create(const ClientId& from, const std::string& name, std::uint64_t seq) {
   if (auto it = groups_.find(name); it != groups_.end()) return &it->second;
   GroupOptions options;
   if (limits_.accepted_groups.empty()) {
     options = limits_.default_group;
   } else {
-    const auto accepted = std::find_if(limits_.accepted_groups.begin(), limits_.accepted_groups.end(),
-                                       [&](const GroupOptions& g) { return g.name == name; });
-    if (accepted == limits_.accepted_groups.end()) {
+    const GroupOptions* accepted = accepted_group(name);
+    if (accepted == nullptr) {
       error(from, ErrorCode::unknown_group, seq, name, "the broker does not accept this group");
       return nullptr;
     }

@@ -213,6 +213,8 @@ class BrokerCore {
   [[nodiscard]] ClientStatistics session_statistics(const ClientId& id, const Client& client) const;
   void log(LogEvent::Level level, std::string text);
   [[nodiscard]] static std::string describe(const Client& client);
+  // The entry of `name` in limits.accepted_groups, or null.
+  [[nodiscard]] const GroupOptions* accepted_group(const std::string& name) const;
   // The group named `name`, created if accepted; sends the error and returns null otherwise.
   Group* find_or_create(const ClientId& from, const std::string& name, std::uint64_t seq);
   // True if `bytes` more fit in max_payload_bytes, payloads and overhead counted.
@@ -223,9 +225,11 @@ class BrokerCore {
   [[nodiscard]] bool membership_fits() const noexcept;
   // False (and ERROR over_budget sent) if a payload of `size` bytes does not fit the budget.
   bool fits_budget(const ClientId& from, std::size_t size, std::uint64_t seq, Group& group);
-  // False (and ERROR storage_failed sent) if `group` is durable and `size` more bytes of
-  // payloads do not fit its store.
-  bool fits_store(const ClientId& from, std::uint64_t size, std::uint64_t seq, Group& group);
+  // False (and ERROR storage_failed sent) if `group` is durable and `copies` items of `size`
+  // bytes do not fit its store (too_large past max_message_size: each copy is stored).
+  bool fits_store(const ClientId& from, std::uint64_t size, std::uint32_t copies, std::uint64_t seq, Group& group);
+  // The payloads of restored items, tracked in the account (shared copies once).
+  [[nodiscard]] std::vector<zmq::message_t> restored_payloads(std::vector<StoredItem>& items);
   // Forgets a client: its unacknowledged items go back to the head of their queues.
   // GOODBYE tells it why, unless its connection is gone (no reason).
   void forget(const ClientId& client, std::optional<protocol::GoodbyeReason> reason);

@@ -13,4 +13,9 @@ std::uint64_t default_payload_budget() noexcept {
   return std::max<std::uint64_t>(physical / 2, 1ull << 30);
 }
 
+bool has_durable_groups(const BrokerLimits& limits) noexcept {
+  return !limits.durable_groups.empty() || std::any_of(limits.accepted_groups.begin(), limits.accepted_groups.end(),
+                                                       [](const GroupOptions& g) { return g.durable; });
+}
+
 }  // namespace zrelay

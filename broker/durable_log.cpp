@@ -13,8 +13,8 @@ StoredProducerKey stored(const ProducerTable::Key& key) { return {key.user_id, k
 
 }  // namespace
 
-bool DurableLog::fits(std::uint64_t payload_bytes) const noexcept {
-  const std::uint64_t record = payload_bytes + 2 * store_record_cost;
+bool DurableLog::fits(std::uint64_t payload_bytes, std::uint32_t records) const noexcept {
+  const std::uint64_t record = (payload_bytes + 2 * store_record_cost) * records;
   if (bytes_ + record > max_bytes_) return false;
   const std::uint64_t needed = 2 * (turn_bytes_ + record) + turn_slack;
   return needed <= room_;
@@ -52,12 +52,24 @@ void DurableLog::last_value(const std::string& group, const ObjectId& object, zm
   batch_.ops.emplace_back(store_op::PutLastValue{group, object, share(payload)});
 }
 
-void DurableLog::applied(const ProducerTable::Key& producer, std::uint64_t seq) {
-  auto [it, added] = producers_.try_emplace(producer);
+DurableLog::Producer& DurableLog::producer(const ProducerTable::Key& key) {
+  auto [it, added] = producers_.try_emplace(key);
   if (added) bytes_ += store_record_cost;
-  it->second.mark(seq);
   confirming_ = true;
-  changed_producers_.insert(producer);  // written once per turn, at take()
+  changed_producers_.insert(key);  // written once per turn, at take()
+  return it->second;
+}
+
+void DurableLog::applied(const ProducerTable::Key& key, std::uint64_t seq) {
+  Producer& p = producer(key);
+  p.seqs.mark(seq);
+  p.uploading.erase(seq);
+}
+
+void DurableLog::uploading(const ProducerTable::Key& key, std::uint64_t seq) {
+  auto& uploads = producer(key).uploading;
+  uploads.insert(seq);
+  if (uploads.size() > ProducerTable::max_uploading) uploads.erase(uploads.begin());
 }
 
 void DurableLog::expire_producers(const ProducerTable& table) {
@@ -75,13 +87,15 @@ void DurableLog::expire_producers(const ProducerTable& table) {
 
 void DurableLog::restored(const StoredState& state) {
   bytes_ = state.bytes;
-  for (const store_op::PutProducer& p : state.producers) producers_[{p.key.user_id, p.key.endpoint}] = p.seqs;
+  for (const store_op::PutProducer& p : state.producers) {
+    producers_[{p.key.user_id, p.key.endpoint}] = Producer{p.seqs, {p.uploading.begin(), p.uploading.end()}};
+  }
 }
 
 StoreBatch DurableLog::take() {
   for (const ProducerTable::Key& key : changed_producers_) {
     if (const auto it = producers_.find(key); it != producers_.end()) {
-      batch_.ops.emplace_back(store_op::PutProducer{stored(key), it->second});
+      batch_.ops.emplace_back(store_op::PutProducer{stored(key), it->second.seqs, {it->second.uploading.begin(), it->second.uploading.end()}});
     }
   }
   changed_producers_.clear();

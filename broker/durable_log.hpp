@@ -17,10 +17,10 @@ class DurableLog {
  public:
   explicit DurableLog(std::uint64_t max_store_bytes) : max_bytes_(max_store_bytes) {}
 
-  // False if a record of `payload_bytes` would take the store past max_store_bytes, or past
-  // the room on its file system (less what this turn writes already, counted twice: LMDB copies
-  // pages on write).
-  [[nodiscard]] bool fits(std::uint64_t payload_bytes) const noexcept;
+  // False if `records` records of `payload_bytes` each would take the store past
+  // max_store_bytes, or past the room on its file system (less what this turn writes already,
+  // counted twice: LMDB copies pages on write).
+  [[nodiscard]] bool fits(std::uint64_t payload_bytes, std::uint32_t records = 1) const noexcept;
   void set_room(std::uint64_t bytes) noexcept { room_ = bytes; }
 
   void created(const GroupOptions& options);
@@ -32,6 +32,9 @@ class DurableLog {
                   bool had_one);
   // `seq` of `producer` was applied to a durable group: deduplicated after a restart too.
   void applied(const ProducerTable::Key& producer, std::uint64_t seq);
+  // An upload of `seq` to a durable group began: new after a restart until applied (at most
+  // ProducerTable::max_uploading per producer, as in the table).
+  void uploading(const ProducerTable::Key& producer, std::uint64_t seq);
   // Forgets the producers the dedupe table no longer remembers.
   void expire_producers(const ProducerTable& table);
   // What the store holds: its records counted (a restart), and the producers it remembers.
@@ -52,7 +55,13 @@ class DurableLog {
   std::uint64_t turn_bytes_ = 0;     // payload bytes in batch_
   StoreBatch batch_;
   bool confirming_ = false;
-  std::map<ProducerTable::Key, SeqWindow> producers_;
+  struct Producer {
+    SeqWindow seqs;
+    std::set<std::uint64_t> uploading;
+  };
+  Producer& producer(const ProducerTable::Key& key);
+
+  std::map<ProducerTable::Key, Producer> producers_;
   std::set<ProducerTable::Key> changed_producers_;  // this turn's
 };
 

@@ -47,6 +47,13 @@ class RecordWriter {
     return *this;
   }
   RecordWriter& object(const ObjectId& id) { return bytes(id.producer.data(), id.producer.size()).u64(id.seq).u32(id.copy); }
+  RecordWriter& window(const SeqWindow& w) {  // the highest seq, then the bitmap, bit i of byte i / 8
+    std::string bits(SeqWindow::size / 8, '\0');
+    for (std::size_t i = 0; i < SeqWindow::size; ++i) {
+      if (w.applied.test(i)) bits[i / 8] = static_cast<char>(bits[i / 8] | (1 << (i % 8)));
+    }
+    return u64(w.highest).bytes(bits.data(), bits.size());
+  }
   [[nodiscard]] const std::string& text() const noexcept { return out_; }
 
  private:
@@ -78,6 +85,15 @@ class RecordReader {
     id.seq = u64();
     id.copy = u32();
     return id;
+  }
+  SeqWindow window() {
+    SeqWindow w;
+    w.highest = u64();
+    const std::string_view bits = take(SeqWindow::size / 8);
+    for (std::size_t i = 0; i < SeqWindow::size; ++i) {
+      if ((static_cast<std::uint8_t>(bits[i / 8]) >> (i % 8)) & 1U) w.applied.set(i);
+    }
+    return w;
   }
   [[nodiscard]] std::string_view rest() const noexcept { return in_; }
   void end() const {
@@ -135,6 +151,20 @@ class Fd {
 class DurableStore::Impl {
  public:
   Impl(fs::path dir, std::uint64_t max_store_bytes) : dir_(std::move(dir)), objects_(dir_ / "objects") {
+    try {
+      open_env(max_store_bytes);
+    } catch (...) {
+      close_env();  // the destructor of an object not constructed does not run
+      throw;
+    }
+  }
+
+  ~Impl() { close_env(); }
+
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
+
+  void open_env(std::uint64_t max_store_bytes) {
     make_dir(dir_);
     make_dir(objects_);
     lock();
@@ -150,13 +180,12 @@ class DurableStore::Impl {
     check_format();
   }
 
-  ~Impl() {
-    if (env_ != nullptr) mdb_env_close(env_);
+  void close_env() noexcept {
+    if (env_ != nullptr) mdb_env_close(env_);  // also after a failed mdb_env_open, as LMDB asks
+    env_ = nullptr;
     if (lock_fd_ >= 0) ::close(lock_fd_);
+    lock_fd_ = -1;
   }
-
-  Impl(const Impl&) = delete;
-  Impl& operator=(const Impl&) = delete;
 
   StoredState load() {
     StoredState state;
@@ -184,12 +213,18 @@ class DurableStore::Impl {
 
   void commit(StoreBatch&& batch) {
     if (batch.empty()) return;
-    std::vector<fs::path> written;  // files of this batch: gone again if it fails
+    std::vector<fs::path> written;  // files of this batch: gone again if it fails before its commit
     std::vector<fs::path> dropped;  // files of records it replaced or erased: gone once it commits
     try {
       for (int tries = 0;; ++tries) {
         const int rc = write(batch, written, dropped);
         if (rc == MDB_SUCCESS) break;
+        if (rc == commit_failed) {
+          // The meta page may have reached the disk anyway: its records may name the files
+          // written. They stay; if nothing names them, the next load removes them.
+          written.clear();
+          fail("store: cannot commit in " + dir_.string(), errno_of_commit_);
+        }
         if (rc != MDB_MAP_FULL || tries == 4) fail("store: cannot commit in " + dir_.string(), rc);
         grow();
         for (const fs::path& path : written) ::unlink(path.c_str());  // written again by the next try
@@ -259,7 +294,10 @@ class DurableStore::Impl {
     if (rc == MDB_NOTFOUND) {
       MDB_cursor* cursor = nullptr;
       MDB_val any{};
-      check(mdb_cursor_open(txn, dbi, &cursor), "mdb_cursor_open");
+      if (const int opened = mdb_cursor_open(txn, dbi, &cursor); opened != MDB_SUCCESS) {
+        mdb_txn_abort(txn);
+        fail("store: mdb_cursor_open", opened);
+      }
       const bool empty = mdb_cursor_get(cursor, &any, &v, MDB_FIRST) == MDB_NOTFOUND;
       mdb_cursor_close(cursor);
       if (!empty) {
@@ -337,7 +375,12 @@ class DurableStore::Impl {
         k.end();
         item.object = v.object();
         item.attempts = v.u32();
-        item.payload = payload(v, key, referenced);
+        auto& items = groups[name].items;
+        // The copies of one PRODUCE share one buffer in the broker; loaded, they share it again.
+        const bool copy_of_previous = !items.empty() && item.object.seq != 0 &&
+                                      items.back().object.producer == item.object.producer &&
+                                      items.back().object.seq == item.object.seq;
+        item.payload = payload(v, referenced, copy_of_previous ? &items.back().payload : nullptr);
         state.bytes += 2 * store_record_cost + item.payload.size();  // with its attempts record
         groups[name].items.push_back(std::move(item));  // keys ascend: queue order
         return;
@@ -354,7 +397,7 @@ class DurableStore::Impl {
         const std::string name = k.name();
         k.end();
         const ObjectId object = v.object();
-        zmq::message_t bytes = payload(v, key, referenced);
+        zmq::message_t bytes = payload(v, referenced);
         state.bytes += store_record_cost + bytes.size();
         groups[name].last_value.emplace(object, std::move(bytes));
         return;
@@ -364,12 +407,9 @@ class DurableStore::Impl {
         producer.key.user_id = k.name();
         std::memcpy(producer.key.endpoint.data(), k.take(producer.key.endpoint.size()).data(), producer.key.endpoint.size());
         k.end();
-        producer.seqs.highest = v.u64();
-        const std::string_view bits = v.take(SeqWindow::size / 8);
+        producer.seqs = v.window();
+        for (auto n = v.byte(); n > 0; --n) producer.uploading.push_back(v.u64());
         v.end();
-        for (std::size_t i = 0; i < SeqWindow::size; ++i) {
-          if ((static_cast<std::uint8_t>(bits[i / 8]) >> (i % 8)) & 1U) producer.seqs.applied.set(i);
-        }
         state.bytes += store_record_cost;
         state.producers.push_back(std::move(producer));
         return;
@@ -379,18 +419,27 @@ class DurableStore::Impl {
   }
 
   // A payload's bytes: in the record, or in its file (whose size must match).
-  zmq::message_t payload(RecordReader& v, std::string_view key, std::set<std::string>& referenced) {
+  // `same`: bytes of the same object loaded already, shared if the sizes agree.
+  zmq::message_t payload(RecordReader& v, std::set<std::string>& referenced, zmq::message_t* same = nullptr) {
+    const auto shared = [&](std::uint64_t size) -> std::optional<zmq::message_t> {
+      if (same == nullptr || same->size() != size) return std::nullopt;
+      zmq::message_t copy;
+      copy.copy(*same);
+      return copy;
+    };
     const auto place = static_cast<Place>(v.byte());
     if (place == Place::inline_bytes) {
       const std::string_view bytes = v.rest();
+      if (auto copy = shared(bytes.size())) return std::move(*copy);
       return zmq::message_t(bytes.data(), bytes.size());
     }
     if (place != Place::file) throw Error(ErrorCode::io, "a payload of unknown place");
     const std::uint64_t size = v.u64();
     const std::uint64_t serial = v.u64();
     v.end();
-    const std::string name = file_name(key, serial);
+    const std::string name = std::to_string(serial);
     referenced.insert(name);
+    if (auto copy = shared(size)) return std::move(*copy);
     return read_file(objects_ / name, size);
   }
 
@@ -428,18 +477,8 @@ class DurableStore::Impl {
 
   static std::uint64_t serial_after(const std::set<std::string>& names) {
     std::uint64_t highest = 0;
-    for (const std::string& name : names) highest = std::max<std::uint64_t>(highest, std::stoull(name.substr(name.rfind('-') + 1)));
+    for (const std::string& name : names) highest = std::max<std::uint64_t>(highest, std::stoull(name));
     return highest + 1;
-  }
-
-  static std::string file_name(std::string_view key, std::uint64_t serial) {
-    static constexpr char hex[] = "0123456789abcdef";
-    std::string name;
-    for (const char c : key) {
-      name += hex[static_cast<std::uint8_t>(c) >> 4];
-      name += hex[static_cast<std::uint8_t>(c) & 0xF];
-    }
-    return name + '-' + std::to_string(serial);
   }
 
   // One transaction for the batch; MDB_MAP_FULL is returned (to grow the map and retry).
@@ -460,9 +499,22 @@ class DurableStore::Impl {
       mdb_txn_abort(txn);
       return rc;
     }
-    if (!written.empty()) sync_dir();  // the files' names are durable before the records naming them
-    return mdb_txn_commit(txn);  // syncs the data pages, then the meta page
+    try {
+      if (!written.empty()) sync_dir();  // the files' names are durable before the records naming them
+    } catch (...) {
+      mdb_txn_abort(txn);
+      throw;
+    }
+    if (const int committed = mdb_txn_commit(txn); committed != MDB_SUCCESS) {  // syncs the data, then the meta page
+      errno_of_commit_ = committed;
+      return commit_failed;
+    }
+    return MDB_SUCCESS;
   }
+
+  // write(): mdb_txn_commit failed (its error in errno_of_commit_), after the transaction was given to LMDB.
+  static constexpr int commit_failed = -1;
+  int errno_of_commit_ = 0;
 
   int put(MDB_txn* txn, const std::string& key, const std::string& value) {
     MDB_val k = val(key);
@@ -480,21 +532,21 @@ class DurableStore::Impl {
       in.take(key[0] == static_cast<char>(Tag::item) ? 32 : 28);  // object id (+ attempts)
       if (static_cast<Place>(in.byte()) != Place::file) return std::nullopt;
       in.u64();
-      return objects_ / file_name(key, in.u64());
+      return objects_ / std::to_string(in.u64());
     } catch (const Error&) {
       return std::nullopt;
     }
   }
 
   // The payload part of a record: the bytes, or the name of the file they were written to.
-  void put_payload(RecordWriter& record, const std::string& key, const zmq::message_t& payload,
+  void put_payload(RecordWriter& record, const zmq::message_t& payload,
                    std::vector<fs::path>& written) {
     if (payload.size() <= inline_limit) {
       record.byte(static_cast<std::uint8_t>(Place::inline_bytes)).bytes(payload.data(), payload.size());
       return;
     }
     const std::uint64_t serial = next_serial_++;
-    const fs::path path = objects_ / file_name(key, serial);
+    const fs::path path = objects_ / std::to_string(serial);  // named by the serial: keys may be long
     const Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
     if (fd.get() < 0) fail("store: cannot create " + path.string(), errno);
     written.push_back(path);
@@ -513,7 +565,7 @@ class DurableStore::Impl {
     const std::string key = item_key(Tag::item, op.group, op.id);
     RecordWriter record;
     record.object(op.object).u32(op.attempts);
-    put_payload(record, key, op.payload, written);
+    put_payload(record, op.payload, written);
     return put(txn, key, record.text());
   }
 
@@ -538,16 +590,15 @@ class DurableStore::Impl {
     if (auto file = file_of(txn, key)) dropped.push_back(std::move(*file));
     RecordWriter record;
     record.object(op.object);
-    put_payload(record, key, op.payload, written);
+    put_payload(record, op.payload, written);
     return put(txn, key, record.text());
   }
 
   int apply(MDB_txn* txn, store_op::PutProducer& op, std::vector<fs::path>&, std::vector<fs::path>&) {
-    std::string bits(SeqWindow::size / 8, '\0');
-    for (std::size_t i = 0; i < SeqWindow::size; ++i) {
-      if (op.seqs.applied.test(i)) bits[i / 8] = static_cast<char>(bits[i / 8] | (1 << (i % 8)));
-    }
-    return put(txn, producer_key(op.key), RecordWriter().u64(op.seqs.highest).bytes(bits.data(), bits.size()).text());
+    RecordWriter record;
+    record.window(op.seqs).byte(static_cast<std::uint8_t>(op.uploading.size()));
+    for (const std::uint64_t seq : op.uploading) record.u64(seq);
+    return put(txn, producer_key(op.key), record.text());
   }
 
   int apply(MDB_txn* txn, store_op::EraseProducer& op, std::vector<fs::path>&, std::vector<fs::path>&) {

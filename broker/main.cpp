@@ -103,12 +103,9 @@ void resolve_rules(BrokerConfig& config) {
   for (const std::string& spec : config.group_specs) {
     limits.accepted_groups.push_back(zrelay::broker::parse_group_spec(spec));
   }
-  const bool durable = !limits.durable_groups.empty() ||
-                       std::any_of(limits.accepted_groups.begin(), limits.accepted_groups.end(),
-                                   [](const zrelay::GroupOptions& g) { return g.durable; });
   if (!config.data_dir.empty()) {
     config.options.data_dir = config.data_dir;
-  } else if (durable) {
+  } else if (zrelay::has_durable_groups(limits)) {
     const std::filesystem::path state = config.state_dir.empty() ? zrelay::broker::StateDir::default_path()
                                                                  : std::filesystem::path(config.state_dir);
     config.options.data_dir = state / "data";

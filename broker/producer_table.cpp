@@ -33,9 +33,11 @@ void ProducerTable::expire(Clock::time_point now) {
   });
 }
 
-void ProducerTable::restore(const Key& key, const SeqWindow& seqs, Clock::time_point now) {
+void ProducerTable::restore(const Key& key, const SeqWindow& seqs, const std::vector<std::uint64_t>& uploading,
+                            Clock::time_point now) {
   Entry& entry = entries_[key];
   entry.seqs = seqs;
+  entry.uploading.insert(uploading.begin(), uploading.end());
   entry.unused_since = now;
   entry.charge = overhead_.charge(entry_cost);
 }

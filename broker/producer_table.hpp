@@ -57,8 +57,9 @@ class ProducerTable {
   void detach(const Key& key, Clock::time_point now);
   // Forgets producers unused for longer than the window.
   void expire(Clock::time_point now);
-  // A producer known from the store (a restart): its applied seqs, unused since `now`.
-  void restore(const Key& key, const SeqWindow& seqs, Clock::time_point now);
+  // A producer known from the store (a restart): its applied seqs and the uploads it had not
+  // completed, unused since `now`.
+  void restore(const Key& key, const SeqWindow& seqs, const std::vector<std::uint64_t>& uploading, Clock::time_point now);
 
   // Nothing: `seq` is new, apply it (and say so with applied()). Otherwise it was applied (or is
   // too old to tell): the refusals it got then, to send again, possibly none.

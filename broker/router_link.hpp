@@ -21,7 +21,7 @@ class RouterLink {
   void receive_batch(Clock::time_point deadline);
   // Commits what the store is to hold, then sends everything in the core's outbox.
   void flush();
-  // Commits what the store is to hold, also writes no reply waits for (acknowledgements, attempts).
+  // Commits the writes a reply waits for; with `everything`, also those none waits for (acknowledgements).
   void commit(bool everything = false);
 
  private:

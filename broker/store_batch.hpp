@@ -51,6 +51,7 @@ struct PutLastValue {
 struct PutProducer {  // the seqs of a producer applied to durable groups: its dedupe entry after a restart
   StoredProducerKey key;
   SeqWindow seqs;
+  std::vector<std::uint64_t> uploading;  // uploads to durable groups not complete: new whatever the window says
 };
 struct EraseProducer {  // the dedupe table forgot it
   StoredProducerKey key;

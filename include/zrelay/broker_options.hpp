@@ -73,6 +73,9 @@ struct BrokerLimits {
   std::uint64_t max_store_bytes = 64ull << 30;
 };
 
+// True if some group may be durable: durable_groups globs, or an accepted group that says so.
+[[nodiscard]] bool has_durable_groups(const BrokerLimits& limits) noexcept;
+
 struct BrokerOptions {
   std::string bind = "tcp://127.0.0.1:5555";
   std::vector<std::string> also_bind;  // more addresses to listen on

@@ -132,6 +132,48 @@ TEST_F(DurableGroups, AProducerThatResendsAfterARestartIsNotAppliedTwice) {
   EXPECT_EQ(core->group("jobs")->queue_size(), 3u);
 }
 
+TEST_F(DurableGroups, AnUploadOvertakenByMoreThanTheDedupeWindowIsStillAppliedAfterARestart) {
+  producer_hello("p", 1);
+  const std::string object(chunk_size + 10, 'u');
+  (void)turn("p", Begin{1, "jobs", Kind::produced, 1, object.size()});
+  (void)turn("p", Chunk{1, 0, zmq::message_t(object.data(), chunk_size)});
+  for (std::uint64_t seq = 2; seq <= SeqWindow::size + 10; ++seq) (void)produce("p", seq, "jobs", "small");
+  restart();  // the upload is lost with the process; its endpoint sends it again, whole
+  producer_hello("p", 1);
+  auto out = turn("p", Begin{1, "jobs", Kind::produced, 1, object.size()});
+  EXPECT_EQ(error_in(out), nullptr);
+  (void)turn("p", Chunk{1, 0, zmq::message_t(object.data(), chunk_size)});
+  (void)turn("p", Chunk{1, chunk_size, zmq::message_t(object.data() + chunk_size, 10)});
+  EXPECT_EQ(core->group("jobs")->queue_size(), SeqWindow::size + 10) << "the large item is queued, not swallowed as seen";
+}
+
+TEST_F(DurableGroups, CopiesAreStoredEachSoTheirBytesAreBoundedByTheLargestObject) {
+  base.max_message_size = 1000;
+  restart();
+  producer_hello("p", 1);
+  const auto out = turn("p", Produce{1, "jobs", 11, bytes(std::string(100, 'c'))});
+  ASSERT_NE(error_in(out), nullptr);
+  EXPECT_EQ(error_in(out)->code, ErrorCode::too_large);
+  EXPECT_EQ(error_in(turn("p", Produce{2, "plain", 11, bytes(std::string(100, 'c'))})), nullptr) << "in memory copies share";
+  EXPECT_EQ(error_in(turn("p", Produce{3, "jobs", 10, bytes(std::string(100, 'c'))})), nullptr);
+  restart();
+  EXPECT_EQ(core->group("jobs")->queue_size(), 10u);
+  EXPECT_EQ(core->account().bytes(), 100u) << "the copies loaded share one buffer again";
+}
+
+TEST_F(DurableGroups, AStoredGroupTheConfigurationNoLongerAcceptsStopsTheStart) {
+  producer_hello("p", 1);
+  (void)produce("p", 1, "jobs", "x");
+  base.accepted_groups = {GroupOptions{"other"}};
+  try {
+    restart();
+    FAIL() << "started without a group its store holds";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::configuration);
+    EXPECT_NE(std::string(e.what()).find("'jobs'"), std::string::npos) << e.what();
+  }
+}
+
 TEST_F(DurableGroups, TheLastValueSurvivesARestart) {
   producer_hello("p", 1);
   (void)turn("p", Broadcast{1, "jobs-state", bytes("v1")});

@@ -87,7 +87,7 @@ TEST_F(DurableStoreTest, QueueLastValueAndProducersComeBackAsCommitted) {
     ops.emplace_back(store_op::EraseItem{"jobs", 12});
     ops.emplace_back(store_op::PutLastValue{"jobs", object(9, 0), bytes("old")});
     ops.emplace_back(store_op::PutLastValue{"jobs", object(11, 0), bytes("newest")});
-    ops.emplace_back(store_op::PutProducer{{"key-a", object(0).producer}, seqs});
+    ops.emplace_back(store_op::PutProducer{{"key-a", object(0).producer}, seqs, {7}});
     commit(store, std::move(ops));
   }
   const StoredState state = reopened();
@@ -111,6 +111,7 @@ TEST_F(DurableStoreTest, QueueLastValueAndProducersComeBackAsCommitted) {
   EXPECT_TRUE(state.producers[0].seqs.covers(5));
   EXPECT_TRUE(state.producers[0].seqs.covers(3));
   EXPECT_FALSE(state.producers[0].seqs.covers(4));
+  EXPECT_EQ(state.producers[0].uploading, std::vector<std::uint64_t>{7});
   EXPECT_EQ(state.bytes, 7 * store_record_cost + 1 + 1 + 6) << "group, two items (each with its attempts record), last value, producer";
 }
 
@@ -137,9 +138,31 @@ TEST_F(DurableStoreTest, APayloadOverTheInlineLimitIsAFileUntilItsRecordGoes) {
   EXPECT_EQ(reopened().groups[0].last_value->second.to_string(), "small");
 }
 
+TEST_F(DurableStoreTest, AGroupNameOfTheLongestKindStoresALargePayload) {
+  const std::string group(255, 'g');  // a payload file named after its key would be too long a name
+  {
+    DurableStore store = open();
+    commit_ops(store, item(group, 1, std::string(DurableStore::inline_limit + 1, 'x')));
+  }
+  EXPECT_EQ(reopened().groups.at(0).items.at(0).payload.size(), DurableStore::inline_limit + 1);
+}
+
+TEST_F(DurableStoreTest, AFailedOpenLeavesTheDirectoryFree) {
+  fs::create_directories(dir.path() / "data");
+  std::ofstream(dir.path() / "data" / "data.mdb") << std::string(64 << 10, 'G');
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    try {
+      (void)open();
+      FAIL() << "opened garbage";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("cannot open the store"), std::string::npos) << "not 'in use': " << e.what();
+    }
+  }
+}
+
 TEST_F(DurableStoreTest, AFileNoRecordNamesIsRemovedAtLoad) {
   { (void)open(); }
-  const fs::path orphan = dir.path() / "data" / "objects" / "69-7";
+  const fs::path orphan = dir.path() / "data" / "objects" / "7";
   std::ofstream(orphan) << "written by a transaction that never committed";
   (void)reopened();
   EXPECT_FALSE(fs::exists(orphan));

@@ -11,6 +11,7 @@
 #include <zrelay/broker.hpp>
 #include <zrelay/endpoint.hpp>
 
+#include "broker/durable_store.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -43,6 +44,37 @@ TEST(DurableStoreFaults, WithoutADataDirectoryTheStoreIsInTheStateDirectory) {
   EXPECT_TRUE(fs::exists(dir / "state" / "data" / "data.mdb"));
   broker.signal(SIGTERM);
   EXPECT_EQ(broker.wait(20s), std::optional<int>(0));
+}
+
+TEST(DurableStoreFaults, ACleanStopCommitsTheAcknowledgementsSoNothingRepeats) {
+  TempDir dir;
+  const Certificate key = Certificate::generate();
+  BrokerOptions options;
+  options.bind = "tcp://127.0.0.1:*";
+  options.certificate = Certificate::generate();
+  options.authorized_keys = {key};
+  options.data_dir = dir / "data";
+  options.limits.durable_groups = {"jobs"};
+  auto broker = std::make_unique<Broker>(std::move(options));
+  EndpointOptions o;
+  o.broker = broker->endpoint();
+  o.broker_public_key = broker->public_key();
+  o.certificate = key;
+  o.groups = {"jobs"};
+  Endpoint endpoint(o);
+  for (int i = 0; i < 3; ++i) (void)endpoint.produce_raw("x", "jobs");
+  endpoint.notify("jobs", 3);
+  std::size_t taken = 0;
+  while (taken < 3) {
+    const auto got = endpoint.pop(3 - taken, 20s);  // acknowledged as taken
+    ASSERT_FALSE(got.empty());
+    taken += got.size();
+  }
+  endpoint.sync(20s);  // the broker handled the acknowledgements; their erases wait for a commit
+  endpoint.stop();
+  broker.reset();  // stopped, its store closed
+  broker::DurableStore store(dir / "data", 64 << 20);
+  for (const auto& group : store.load().groups) EXPECT_TRUE(group.items.empty()) << "acknowledged items came back";
 }
 
 TEST(DurableStoreFaults, ACorruptStoreStopsTheBrokerWithExit78) {
