@@ -200,7 +200,8 @@ TEST_F(DurableGroups, AFullStoreRefusesDurableObjectsWithStorageFailedAndRecover
 
   hello("c");
   join("c", "jobs");
-  const auto delivered = produced_to(turn("c", Ready{"jobs", 1}), "c");
+  const auto ready = turn("c", Ready{"jobs", 1});
+  const auto delivered = produced_to(ready, "c");  // points into `ready`
   ASSERT_EQ(delivered.size(), 1u);
   (void)turn("c", Ack{{delivered[0]->delivery_id}});
   EXPECT_EQ(error_in(produce("p", 2, "jobs", std::string(100, 'b'))), nullptr) << "the refused seq is judged again and fits";
