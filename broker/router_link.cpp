@@ -1,10 +1,12 @@
 #include "broker/router_link.hpp"
 
+#include <algorithm>
+#include <map>
 #include <set>
 #include <type_traits>
 #include <variant>
 
-
+#include "protocol/batch_builder.hpp"
 #include "protocol/limits.hpp"
 
 namespace zrelay::broker {
@@ -12,6 +14,9 @@ namespace {
 
 // Bounds the time spent receiving before timers and the stop request are looked at again.
 constexpr int batch_size = 512;
+// Replies wait for at most this many messages handled after theirs, so that what the turn makes
+// for one peer leaves joined in few messages; the turn's end sends the rest.
+constexpr int flush_every = 64;
 
 std::string user_id_of(zmq::message_t& frame) {
   // The ZAP handler set User-Id to the client's Z85 public key; only frames from the peer carry it.
@@ -49,9 +54,9 @@ void RouterLink::receive_batch(Clock::time_point deadline) {
     if (!received) break;
     core_.advance(now);
     handle(std::move(*received));
-    // Replies go at once, unless the store has writes to commit: then this turn's replies wait
-    // for one commit (and sync) at its end, with the writes of the messages after it.
-    if (!core_.store_pending()) flush();
+    // Replies go every flush_every messages, unless the store has writes to commit: then this
+    // turn's replies wait for one commit (and sync) at its end, with the writes of the messages after it.
+    if ((i + 1) % flush_every == 0 && !core_.store_pending()) flush();
   }
   flush();
 }
@@ -124,41 +129,60 @@ void RouterLink::flush() {
   // A failed send can re-queue an item for another consumer: loop until nothing is left.
   // Once a peer refused a message, later ones to it wait too: a send that succeeds after a
   // refused one would overtake it.
-  std::set<ClientId> full;
+  Refused refused;
   for (auto batch = (commit(), core_.take_outbox()); !batch.empty(); batch = (commit(), core_.take_outbox())) {
+    std::map<ClientId, std::vector<std::size_t>> by_peer;  // indexes into batch, in order
+    for (std::size_t i = 0; i < batch.size(); ++i) by_peer[batch[i].to].push_back(i);
+    std::vector<std::size_t> unsent;
+    for (auto& [to, indexes] : by_peer) send_to(to, batch, indexes, refused, unsent);
+    if (unsent.empty()) continue;
+    // Back in the outbox's order: the core re-queues items last first to keep their order.
+    std::sort(unsent.begin(), unsent.end());
     std::vector<Undelivered> failed;
-    for (auto& out : batch) {
-      if (full.count(out.to) != 0) {
-        failed.push_back(Undelivered{std::move(out), false});
-      } else if (auto failure = send(std::move(out))) {
-        if (!failure->peer_gone) full.insert(failure->out.to);
-        failed.push_back(std::move(*failure));
-      }
+    failed.reserve(unsent.size());
+    for (const std::size_t i : unsent) {
+      const bool gone = refused.gone.count(batch[i].to) != 0;
+      failed.push_back(Undelivered{std::move(batch[i]), gone});
     }
-    if (!failed.empty()) core_.undeliverable(std::move(failed));
+    core_.undeliverable(std::move(failed));
   }
 }
 
-std::optional<Undelivered> RouterLink::send(Outgoing&& out) {
-  // Encoded from a copy that shares the payload: if the peer cannot take it now, `out` is
-  // given back as it was, its payload still the one the broker counts (PayloadAccount).
-  protocol::Frames frames = protocol::encode(shared_copy(out.message));
-  bool peer_gone = false;
+void RouterLink::send_to(const ClientId& to, std::vector<Outgoing>& batch, const std::vector<std::size_t>& indexes,
+                         Refused& refused, std::vector<std::size_t>& unsent) {
+  // Encoded from copies that share the payloads: what the peer cannot take now goes back to
+  // the core as it was, its payload still the one the broker counts (PayloadAccount).
+  protocol::BatchBuilder joined;
+  std::size_t first_unsent = 0;  // of indexes: the ones before it are on their way
+  const auto send_joined = [&](std::size_t up_to) {
+    if (send(to, joined.take(), refused)) first_unsent = up_to;
+  };
+  for (std::size_t k = 0; k < indexes.size() && !refused.any(to); ++k) {
+    protocol::Frames frames = protocol::encode(shared_copy(batch[indexes[k]].message));
+    if (joined.add(frames)) continue;
+    send_joined(k);
+    (void)joined.add(frames);  // an empty builder takes any message
+  }
+  if (!joined.empty() && !refused.any(to)) send_joined(indexes.size());
+  for (std::size_t k = first_unsent; k < indexes.size(); ++k) unsent.push_back(indexes[k]);
+}
+
+bool RouterLink::send(const ClientId& to, protocol::Frames&& frames, Refused& refused) {
   try {
-    zmq::message_t routing_id(out.to.data(), out.to.size());
+    zmq::message_t routing_id(to.data(), to.size());
     if (router_.send(routing_id, zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
       for (std::size_t i = 0; i < frames.size(); ++i) {
         const auto flags = i + 1 < frames.size() ? zmq::send_flags::sndmore : zmq::send_flags::none;
         (void)router_.send(frames[i], flags | zmq::send_flags::dontwait);  // a started message completes
       }
-      return std::nullopt;
+      return true;
     }
+    refused.full.insert(to);  // its pipe is full (EAGAIN)
   } catch (const zmq::error_t& e) {
     if (e.num() != EHOSTUNREACH) throw;
-    peer_gone = true;
+    refused.gone.insert(to);
   }
-  // Not sent: the peer is gone (EHOSTUNREACH) or its pipe is full (EAGAIN).
-  return Undelivered{std::move(out), peer_gone};
+  return false;
 }
 
 }  // namespace zrelay::broker

@@ -1,6 +1,9 @@
 #pragma once
 // Moves messages between the broker's ROUTER socket and BrokerCore: receives and decodes with
 // bounded memory, encodes and sends without blocking, and reports failed sends back to the core.
+#include <set>
+#include <vector>
+
 #include <zmq.hpp>
 
 #include "broker/broker_core.hpp"
@@ -31,11 +34,23 @@ class RouterLink {
     bool too_many_frames = false;
   };
 
+  // The peers that did not take a message in this flush: later ones to them wait too (a send
+  // that succeeded after a refused one would overtake it).
+  struct Refused {
+    std::set<ClientId> full;  // EAGAIN: its pipe is full
+    std::set<ClientId> gone;  // EHOSTUNREACH
+    [[nodiscard]] bool any(const ClientId& id) const { return full.count(id) != 0 || gone.count(id) != 0; }
+  };
+
   [[nodiscard]] std::optional<Received> receive();
 
   void handle(Received&& received);
-  // Sends one message without blocking; returns it if the socket did not take it.
-  [[nodiscard]] std::optional<Undelivered> send(Outgoing&& out);
+  // Sends the messages batch[indexes] to one peer in order, joined into as few as the batch
+  // bounds allow; adds the indexes of those it did not take to `unsent`.
+  void send_to(const ClientId& to, std::vector<Outgoing>& batch, const std::vector<std::size_t>& indexes,
+               Refused& refused, std::vector<std::size_t>& unsent);
+  // Sends one message without blocking; false (and the peer in `refused`) if it did not go.
+  [[nodiscard]] bool send(const ClientId& to, protocol::Frames&& frames, Refused& refused);
 
   zmq::socket_t& router_;
   BrokerCore& core_;

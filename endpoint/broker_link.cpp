@@ -5,6 +5,7 @@
 #include <random>
 #include <vector>
 
+#include "protocol/batch_builder.hpp"
 #include "protocol/handover.hpp"
 #include "protocol/limits.hpp"
 
@@ -52,6 +53,12 @@ zmq::pollitem_t signal_of(zmq::socket_t& socket) {
   return {nullptr, socket.get(zmq::sockopt::fd), ZMQ_POLLIN, 0};
 }
 
+std::size_t bytes_of(const protocol::Frames& frames) {
+  std::size_t bytes = 0;
+  for (const zmq::message_t& frame : frames) bytes += frame.size();
+  return bytes;
+}
+
 bool try_send(zmq::socket_t& socket, protocol::Frames& frames) {
   const auto more = [&](std::size_t i) { return i + 1 < frames.size() ? zmq::send_flags::sndmore : zmq::send_flags::none; };
   if (!socket.send(frames.front(), more(0) | zmq::send_flags::dontwait)) return false;
@@ -89,57 +96,62 @@ void BrokerLink::connect() {
 
 void BrokerLink::disconnect() {
   outbox_.clear();
+  outbox_bytes_ = 0;
   if (!dealer_) return;
   zmq_socket_monitor(dealer_->handle(), nullptr, 0);
   monitor_.reset();
   dealer_.reset();
 }
 
-void BrokerLink::run(zmq::socket_t& pipe, zmq::socket_t& control, const LinkHooks& hooks) {
+void BrokerLink::run(zmq::socket_t& control, const LinkHooks& hooks) {
   hooks_ = &hooks;
   core_.start(Clock::now());
   apply();
+  flush();
   hooks.publish(core_.session(), core_.problem(), core_.progress());
   on_control(control);  // read once before waiting: a new socket signals only once it was emptied
   while (!core_.finished()) {
     if (drain_monitor_) on_monitor_event();
-    std::vector<zmq::pollitem_t> items{signal_of(control),
-                                       {pipe.handle(), 0, static_cast<short>(can_read_pipe() ? ZMQ_POLLIN : 0), 0}};
+    std::vector<zmq::pollitem_t> items{signal_of(control)};
     if (dealer_) {
       items.push_back({dealer_->handle(), 0, static_cast<short>(ZMQ_POLLIN | (outbox_.empty() ? 0 : ZMQ_POLLOUT)), 0});
       items.push_back(signal_of(*monitor_));
     }
+    // Messages left in the queue by a full turn are taken at once; new ones wake the loop ('d').
+    const bool more_submitted = can_take_submitted() && hooks.submitted != nullptr && !hooks.submitted->empty();
     try {
-      zmq::poll(items, poll_interval);
+      zmq::poll(items, more_submitted ? std::chrono::milliseconds(0) : poll_interval);
     } catch (const zmq::error_t& e) {
       if (e.num() == EINTR) continue;
       core_.session().fail(Error(ErrorCode::connection_failed, std::string("poll failed: ") + e.what()));
       break;
     }
     const auto now = Clock::now();
-    if (dealer_ && (items[3].revents & ZMQ_POLLIN)) on_monitor_event();
-    if (dealer_ && (items[2].revents & ZMQ_POLLIN)) on_broker_message(now);
+    if (dealer_ && (items[2].revents & ZMQ_POLLIN)) on_monitor_event();
+    if (dealer_ && (items[1].revents & ZMQ_POLLIN)) on_broker_message(now);
     if (items[0].revents & ZMQ_POLLIN) on_control(control);
     core_.tick(now);  // first: nothing goes out on a session the broker has given up on
     apply();
-    on_pipe_message(pipe);
+    on_submitted();
     send_acks();
-    stop_when_drained(now, pipe);
+    flush();  // what this turn made, joined in as few messages as the bounds allow
+    stop_when_drained(now);
     hooks.publish(core_.session(), core_.problem(), core_.progress());
   }
   hooks.publish(core_.session(), core_.problem(), core_.progress());
 }
 
-void BrokerLink::stop_when_drained(Clock::time_point now, zmq::socket_t& pipe) {
+void BrokerLink::stop_when_drained(Clock::time_point now) {
   if (!core_.stopping()) return;
   const DrainProbes probes{
       [this] { return hooks_->submitting && hooks_->submitting(); },
-      [&pipe] { return (pipe.get(zmq::sockopt::events) & ZMQ_POLLIN) == 0; },
+      [this] { return hooks_->submitted == nullptr || hooks_->submitted->empty(); },
       [this] { return hooks_->acks == nullptr || hooks_->acks->empty(); },
       [this] { return outbox_.empty(); },
   };
   core_.stop_when_drained(now, probes);
   apply();
+  flush();
 }
 
 void BrokerLink::apply() {
@@ -150,9 +162,9 @@ void BrokerLink::apply() {
       disconnect();
     } else {
       outbox_.push_back(protocol::encode(std::move(std::get<protocol::ClientMessage>(action))));
+      outbox_bytes_ += bytes_of(outbox_.back());
     }
   }
-  flush();
 }
 
 void BrokerLink::on_monitor_event() {
@@ -196,22 +208,21 @@ void BrokerLink::on_broker_message(Clock::time_point now) {
   }
 }
 
-void BrokerLink::on_pipe_message(zmq::socket_t& pipe) {
-  // Acknowledgements the application queued before it wrote to the pipe go first, so that a
-  // sync() after pop() covers the acks of what was taken.
+void BrokerLink::on_submitted() {
+  // Acknowledgements the application queued before it submitted go first, so that a sync()
+  // after pop() covers the acks of what was taken.
   send_acks();
-  for (int i = 0; i < batch_size && can_read_pipe(); ++i) {
-    auto frames = receive_frames(pipe);
-    if (!frames) return;
-    for (zmq::message_t& frame : *frames) zrelay::detail::taken_back(frame.data());  // written by submit()
-    core_.on_application(protocol::decode_client(*frames));  // our own encoding: cannot fail
+  for (int i = 0; i < batch_size && hooks_->submitted != nullptr && can_take_submitted(); ++i) {
+    auto message = hooks_->submitted->take();
+    if (!message) return;
+    core_.on_application(std::move(*message));
     apply();
   }
 }
 
 void BrokerLink::on_control(zmq::socket_t& control) {
   zmq::message_t request;
-  while (control.recv(request, zmq::recv_flags::dontwait)) {
+  while (control.recv(request, zmq::recv_flags::dontwait)) {  // 'a' and 'd' only wake the loop
     const bool stop = request.size() == 1 && *static_cast<const char*>(request.data()) == 's';
     if (stop) core_.on_stop_requested(Clock::now());
   }
@@ -225,9 +236,24 @@ void BrokerLink::send_acks() {
 
 void BrokerLink::flush() {
   if (!core_.may_send()) return;
-  while (dealer_ && !outbox_.empty() && try_send(*dealer_, outbox_.front())) outbox_.pop_front();
+  while (dealer_ && !outbox_.empty()) {
+    protocol::BatchBuilder batch;
+    while (!outbox_.empty() && batch.add(outbox_.front())) outbox_.pop_front();
+    protocol::Frames message = batch.take();
+    const std::size_t bytes = bytes_of(message);
+    if (!try_send(*dealer_, message)) {
+      outbox_.push_front(std::move(message));  // joined: the next try sends it as it is now
+      return;
+    }
+    outbox_bytes_ -= bytes;
+  }
 }
 
-bool BrokerLink::can_read_pipe() const { return core_.accepts_application() && outbox_.empty(); }
+bool BrokerLink::can_take_submitted() const {
+  // Up to a batch's worth waits in the outbox for the turn's flush; past it (the broker is not
+  // taking more), the application's messages wait in their queue.
+  return core_.accepts_application() && outbox_bytes_ < protocol::max_batch_bytes &&
+         outbox_.size() < protocol::max_batch_commands;
+}
 
 }  // namespace zrelay::endpoint

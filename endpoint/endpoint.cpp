@@ -10,9 +10,9 @@
 
 #include "endpoint/broker_link.hpp"
 #include "endpoint/inbox.hpp"
+#include "endpoint/submit_queue.hpp"
 #include "endpoint/wait.hpp"
 #include "protocol/codec.hpp"
-#include "protocol/handover.hpp"
 #include "protocol/limits.hpp"
 
 namespace zrelay {
@@ -76,14 +76,10 @@ class Endpoint::Impl {
     for (const std::string& group : options_.groups) check_group(group);
     link_ = std::make_unique<endpoint::BrokerLink>(context_, options_, id_);  // throws on a bad address
     const std::string address = "inproc://zrelay-endpoint-" + std::to_string(reinterpret_cast<std::uintptr_t>(this));
-    pipe_.bind(address + "-data");
-    pipe_.set(zmq::sockopt::sndtimeo, 100);
     control_.bind(address + "-control");
-    zmq::socket_t data(context_, zmq::socket_type::pair);
-    data.connect(address + "-data");
     zmq::socket_t control(context_, zmq::socket_type::pair);
     control.connect(address + "-control");
-    thread_ = std::thread([this, data = std::move(data), control = std::move(control)]() mutable { run(data, control); });
+    thread_ = std::thread([this, control = std::move(control)]() mutable { run(control); });
     wait_until_open();
   }
 
@@ -151,8 +147,6 @@ class Endpoint::Impl {
     return std::move(found.json);
   }
 
-  // Never waits for pipe_mutex_ before the I/O thread ends: a producer blocked on a full pipe
-  // holds it, and only the end of the I/O thread (BYE confirmed, or stop_timeout) frees it.
   // True unless this stop gave up waiting for the broker's confirmation.
   bool stop() {
     std::lock_guard lock(stop_mutex_);
@@ -168,9 +162,6 @@ class Endpoint::Impl {
     }
     // The broker gives these out again once it has forgotten this session: not ours to take now.
     (void)inbox_.discard_produced();
-    std::lock_guard pipe_lock(pipe_mutex_);
-    pipe_.close();
-    pipe_closed_ = true;
     return failed_before || !failed();
   }
 
@@ -298,27 +289,27 @@ class Endpoint::Impl {
     throw Error(ErrorCode::closed, "the endpoint is stopped");
   }
 
-  // Puts a message into the pipe to the I/O thread, waiting at most `timeout` for room.
+  // Hands a message to the I/O thread, waiting at most `timeout` for room.
   void submit(protocol::ClientMessage&& message, Timeout timeout) {
     const auto deadline = deadline_after(timeout);
-    protocol::Frames frames = protocol::encode(std::move(message));
-    for (zmq::message_t& frame : frames) zrelay::detail::handed_over(frame.data());  // read by the I/O thread
     // Announced before stopping_ is read: stop() sets stopping_ before it asks the I/O thread to
     // finish, and the I/O thread sends BYE only once no submit is under way, so nothing sent
     // here can land behind BYE.
     const SubmitGuard guard(submitting_);
     check_usable();
-    std::lock_guard lock(pipe_mutex_);
-    if (pipe_closed_) throw Error(ErrorCode::closed, "the endpoint is stopped");
-    const auto more = [&](std::size_t i) { return i + 1 < frames.size() ? zmq::send_flags::sndmore : zmq::send_flags::none; };
-    while (!pipe_.send(frames.front(), more(0))) {  // each try waits at most the pipe's sndtimeo
-      if (io_done_.load()) check_usable();
-      if (deadline && Clock::now() >= *deadline) {
+    switch (submitted_.push(std::move(message), deadline)) {
+      case endpoint::SubmitQueue::Pushed::first:
+        wake('d');
+        return;
+      case endpoint::SubmitQueue::Pushed::queued:
+        return;
+      case endpoint::SubmitQueue::Pushed::timed_out:
         throw Error(ErrorCode::timeout, "the endpoint could not take more within " + std::to_string(timeout.count()) +
                                             " ms (broker slow or unreachable); this object was not sent");
-      }
+      case endpoint::SubmitQueue::Pushed::closed:
+        check_usable();
+        throw Error(ErrorCode::closed, "the endpoint is stopped");
     }
-    for (std::size_t i = 1; i < frames.size(); ++i) (void)pipe_.send(frames[i], more(i));
   }
 
   struct SubmitGuard {
@@ -329,7 +320,7 @@ class Endpoint::Impl {
     std::atomic<int>& count_;
   };
 
-  // Tells the I/O thread something is waiting: 's' stop, 'a' acknowledgements.
+  // Tells the I/O thread something is waiting: 's' stop, 'a' acknowledgements, 'd' submitted messages.
   void wake(char what) {
     std::lock_guard lock(control_mutex_);
     if (control_closed_) return;
@@ -339,15 +330,16 @@ class Endpoint::Impl {
     }
   }
 
-  void run(zmq::socket_t& pipe, zmq::socket_t& control) {
+  void run(zmq::socket_t& control) {
     endpoint::LinkHooks hooks;
     hooks.publish = [this](endpoint::Session& session, const std::string& problem, const TransferProgress& progress) {
       publish(session, problem, progress);
     };
     hooks.acks = &acks_;
+    hooks.submitted = &submitted_;
     hooks.submitting = [this] { return submitting_.load() > 0; };
     try {
-      link_->run(pipe, control, hooks);
+      link_->run(control, hooks);
     } catch (const std::exception& e) {  // nothing may escape a thread; the application sees it instead
       std::lock_guard lock(state_mutex_);
       state_ = SessionState::failed;
@@ -356,6 +348,7 @@ class Endpoint::Impl {
     }
     link_.reset();  // its sockets close on the thread that used them
     io_done_.store(true);
+    submitted_.close();
     {
       std::lock_guard lock(state_mutex_);
       inbox_.close(failure_ ? *failure_ : Error(ErrorCode::closed, "the endpoint is stopped"));
@@ -372,6 +365,7 @@ class Endpoint::Impl {
       std::lock_guard lock(state_mutex_);  // before the objects are in the inbox: none is "on its way" there
       stats_.transfers = progress;
     }
+    submitted_.set_unconfirmed_bytes(session.unconfirmed_bytes());
     inbox_.push(std::move(deliveries));
     {
       std::lock_guard lock(state_mutex_);
@@ -429,10 +423,10 @@ class Endpoint::Impl {
   const EndpointId id_ = random_endpoint_id();
   zmq::context_t context_{1};
   std::unique_ptr<endpoint::BrokerLink> link_;
-  zmq::socket_t pipe_{context_, zmq::socket_type::pair};     // objects and credits, in order
-  zmq::socket_t control_{context_, zmq::socket_type::pair};  // stop and wake-ups, never behind data
-  std::mutex pipe_mutex_;
-  bool pipe_closed_ = false;
+  // Objects, credits and syncs, in order. Up to a batch of commands waits; the bytes it holds
+  // count with what the session keeps unconfirmed.
+  endpoint::SubmitQueue submitted_{protocol::max_batch_commands, options_.max_unconfirmed_bytes};
+  zmq::socket_t control_{context_, zmq::socket_type::pair};  // stop and wake-ups
   std::mutex control_mutex_;
   bool control_closed_ = false;
   std::mutex stop_mutex_;

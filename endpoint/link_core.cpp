@@ -8,7 +8,8 @@ namespace zrelay::endpoint {
 
 LinkCore::LinkCore(const EndpointOptions& options, EndpointId id, std::uint64_t seed)
     : options_(options),
-      session_(options.groups, options.name, 256, id),
+      // A quarter of the byte window between PINGs: confirmations come back before it fills.
+      session_(options.groups, options.name, 256, id, std::max<std::size_t>(options.max_unconfirmed_bytes / 4, 1)),
       backoff_(options.reconnect),
       random_(static_cast<std::minstd_rand::result_type>(seed)) {}
 
@@ -29,18 +30,26 @@ std::chrono::milliseconds LinkCore::attempt_window() const {
 
 void LinkCore::on_broker_message(Clock::time_point now, protocol::Batch<protocol::BrokerMessage>&& batch) {
   if (session_.state() == SessionState::reconnecting || finished()) return;  // the rest of a lost session
-  const bool was_active = session_.state() == SessionState::active;
   liveness_.heard(now);
-  for (protocol::BrokerMessage& message : batch.messages) session_.on_message(std::move(message));
+  // Command by command, exactly as if each had come alone: the rest of a batch that lost (or
+  // ended) the session belongs to that session.
+  for (protocol::BrokerMessage& message : batch.messages) {
+    if (!on_broker_command(now, std::move(message))) return;
+  }
   if (batch.error) {
     session_.fail(Error(batch.error->code(),
                         std::string("the broker sent a message this endpoint cannot read: ") + batch.error->what()));
-    return;
   }
+}
+
+bool LinkCore::on_broker_command(Clock::time_point now, protocol::BrokerMessage&& message) {
+  const bool was_active = session_.state() == SessionState::active;
+  session_.on_message(std::move(message));
   if (session_.state() == SessionState::reconnecting) {
     after_loss(now);
-    return;
+    return false;
   }
+  if (finished()) return false;
   if (!was_active && session_.state() == SessionState::active) {
     backoff_.reset();
     attempt_deadline_.reset();
@@ -48,6 +57,7 @@ void LinkCore::on_broker_message(Clock::time_point now, protocol::Batch<protocol
   }
   resend(session_.take_outgoing());
   pump_uploads();
+  return true;
 }
 
 void LinkCore::resend(std::vector<protocol::ClientMessage>&& messages) {
@@ -183,7 +193,7 @@ void LinkCore::close_when_drained(const DrainProbes& probes) {
 
 bool LinkCore::accepts_application() const noexcept {
   return session_.state() == SessionState::active && !bye_sent_ && !lost_connection_at_ &&
-         session_.unconfirmed() < options_.max_unconfirmed;
+         session_.unconfirmed() < options_.max_unconfirmed && session_.unconfirmed_bytes() < options_.max_unconfirmed_bytes;
 }
 
 TransferProgress LinkCore::progress() const {

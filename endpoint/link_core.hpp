@@ -47,7 +47,7 @@ class LinkCore {
   void on_auth_failed(int status) { session_.on_auth_failed(status); }
   // A handshake went wrong without a verdict (reported with the next loss).
   void on_handshake_problem(std::string problem) { problem_ = std::move(problem); }
-  // A message of the application's, taken from its pipe (only while accepts_application()).
+  // A message of the application's, taken from its SubmitQueue (only while accepts_application()).
   void on_application(protocol::ClientMessage&& message);
   // Acknowledgements the application queued (only while accepts_acks()).
   void on_acks(const std::vector<std::uint64_t>& ids);
@@ -56,7 +56,7 @@ class LinkCore {
   // The connection's and the session's timers.
   void tick(Clock::time_point now);
   // While stopping: BYE once `probes` say nothing of the application's is on its way (asked
-  // after the pipe was read), and failure past the stop timeout.
+  // after the queue was read), and failure past the stop timeout.
   void stop_when_drained(Clock::time_point now, const DrainProbes& probes);
 
   [[nodiscard]] std::vector<LinkAction> take_actions() { return std::exchange(actions_, {}); }
@@ -73,6 +73,8 @@ class LinkCore {
 
  private:
   void open_session(Clock::time_point now);
+  // One command of a batch; false once the session is lost or ended (the rest is not read).
+  [[nodiscard]] bool on_broker_command(Clock::time_point now, protocol::BrokerMessage&& message);
   void after_loss(Clock::time_point now);
   void lose(Clock::time_point now, const std::string& why);
   void close_when_drained(const DrainProbes& probes);

@@ -24,6 +24,7 @@ ClientMessage OutboundLog::record(ClientMessage&& message) {
     const std::uint64_t sync_token = ping->token;
     ping->token = next_wire_token_++;
     since_ping_ = 0;
+    bytes_since_ping_ = 0;
     entries_.push_back(Entry{ping->token, Ping{sync_token}, sync_token});
     return std::move(message);
   }
@@ -37,12 +38,15 @@ ClientMessage OutboundLog::record(ClientMessage&& message) {
 
 void OutboundLog::remember(const ClientMessage& message, std::uint64_t sync_token) {
   if (const auto* m = std::get_if<Broadcast>(&message)) {
-    entries_.push_back(Entry{next_wire_token_, Broadcast{m->seq, m->group, share(m->payload)}, sync_token});
+    entries_.push_back(Entry{next_wire_token_, Broadcast{m->seq, m->group, share(m->payload)}, sync_token, m->payload.size()});
   } else if (const auto* p = std::get_if<Produce>(&message)) {
-    entries_.push_back(Entry{next_wire_token_, Produce{p->seq, p->group, p->copies, share(p->payload)}, sync_token});
+    entries_.push_back(
+        Entry{next_wire_token_, Produce{p->seq, p->group, p->copies, share(p->payload)}, sync_token, p->payload.size()});
   } else {
     return;  // READY is kept as a credit count, ACK and the rest need no resending
   }
+  bytes_ += entries_.back().bytes;
+  bytes_since_ping_ += entries_.back().bytes;
   ++since_ping_;
 }
 
@@ -68,6 +72,7 @@ void OutboundLog::unsent(std::uint64_t seq) {
 
 Ping OutboundLog::heartbeat() {
   since_ping_ = 0;
+  bytes_since_ping_ = 0;
   return Ping{next_wire_token_++};
 }
 
@@ -75,10 +80,15 @@ void OutboundLog::on_pong(std::uint64_t wire_token) {
   answered_ = std::max(answered_, wire_token);
   // Objects are confirmed by the PING after them, also behind one not on the wire yet (a large
   // object uploading): other groups' objects do not wait for it here.
-  std::erase_if(entries_, [&](const Entry& e) { return e.sync_token == 0 && e.confirmed_by <= wire_token; });
+  std::erase_if(entries_, [&](const Entry& e) {
+    const bool confirmed = e.sync_token == 0 && e.confirmed_by <= wire_token;
+    if (confirmed) forget(e);
+    return confirmed;
+  });
   // An application sync only once everything before it is confirmed.
   while (!entries_.empty() && entries_.front().confirmed_by <= wire_token) {
     confirmed_sync_ = std::max(confirmed_sync_, entries_.front().sync_token);
+    forget(entries_.front());
     entries_.pop_front();
   }
 }
@@ -108,6 +118,8 @@ std::vector<ClientMessage> OutboundLog::resend() {
   spent_.clear();
   auto entries = std::exchange(entries_, {});
   since_ping_ = 0;
+  bytes_since_ping_ = 0;
+  bytes_ = 0;
   for (Entry& entry : entries) messages.push_back(record(std::move(entry.message)));
   return messages;
 }

@@ -20,8 +20,10 @@ namespace zrelay::endpoint {
 
 class OutboundLog {
  public:
-  // A PING is added after this many unconfirmed objects, so confirmations keep up under load.
-  explicit OutboundLog(std::size_t ping_every = 256) : ping_every_(ping_every) {}
+  // A PING is added after this many unconfirmed objects, or this many of their bytes, so
+  // confirmations keep up under load.
+  explicit OutboundLog(std::size_t ping_every = 256, std::size_t ping_every_bytes = std::size_t{16} << 20)
+      : ping_every_(ping_every), ping_every_bytes_(ping_every_bytes) {}
 
   // An application message about to be sent; returns what goes on the wire (a PING gets its
   // wire token here).
@@ -38,7 +40,9 @@ class OutboundLog {
   // A heartbeat PING (no application token).
   [[nodiscard]] protocol::Ping heartbeat();
   // True when enough unconfirmed objects piled up since the last PING to ask for a confirmation.
-  [[nodiscard]] bool confirmation_due() const noexcept { return since_ping_ >= ping_every_; }
+  [[nodiscard]] bool confirmation_due() const noexcept {
+    return since_ping_ >= ping_every_ || bytes_since_ping_ >= ping_every_bytes_;
+  }
   void on_pong(std::uint64_t wire_token);
   void on_produced_delivery(const std::string& group);
   // `count` produced items delivered in the lost session were never taken by the application:
@@ -50,6 +54,8 @@ class OutboundLog {
   [[nodiscard]] std::vector<protocol::ClientMessage> resend();
 
   [[nodiscard]] std::size_t unconfirmed() const noexcept { return entries_.size(); }
+  // The payload bytes of those objects (what resending them needs kept).
+  [[nodiscard]] std::size_t unconfirmed_bytes() const noexcept { return bytes_; }
   // The highest application sync token the broker has confirmed.
   [[nodiscard]] std::uint64_t confirmed_sync() const noexcept { return confirmed_sync_; }
 
@@ -61,12 +67,16 @@ class OutboundLog {
     std::uint64_t confirmed_by;  // the wire token of the first PING sent after it (or not_sent)
     protocol::ClientMessage message;
     std::uint64_t sync_token = 0;  // for an application PING
+    std::size_t bytes = 0;         // of its payload
   };
+
+  void forget(const Entry& entry) noexcept { bytes_ -= entry.bytes; }
 
   void remember(const protocol::ClientMessage& message, std::uint64_t sync_token);
   [[nodiscard]] Entry* find(std::uint64_t seq);
 
   std::size_t ping_every_;
+  std::size_t ping_every_bytes_;
   std::deque<Entry> entries_;
   std::map<std::string, std::int64_t> credits_;
   std::map<std::string, std::int64_t> spent_;  // credits used by deliveries since the last resend()
@@ -74,6 +84,8 @@ class OutboundLog {
   std::uint64_t confirmed_sync_ = 0;
   std::uint64_t answered_ = 0;
   std::size_t since_ping_ = 0;
+  std::size_t bytes_ = 0;
+  std::size_t bytes_since_ping_ = 0;
 };
 
 }  // namespace zrelay::endpoint

@@ -22,8 +22,9 @@ std::string goodbye_text(GoodbyeReason reason) {
 
 }  // namespace
 
-Session::Session(std::vector<std::string> groups, std::string name, std::size_t ping_every, EndpointId endpoint_id)
-    : groups_(std::move(groups)), name_(std::move(name)), endpoint_id_(endpoint_id), log_(ping_every) {}
+Session::Session(std::vector<std::string> groups, std::string name, std::size_t ping_every, EndpointId endpoint_id,
+                 std::size_t ping_every_bytes)
+    : groups_(std::move(groups)), name_(std::move(name)), endpoint_id_(endpoint_id), log_(ping_every, ping_every_bytes) {}
 
 std::vector<ClientMessage> Session::open() {
   state_ = SessionState::connecting;

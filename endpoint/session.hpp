@@ -41,7 +41,8 @@ enum class SessionState {
 class Session {
  public:
   // `endpoint_id` goes in every HELLO: the broker deduplicates objects sent again by it.
-  Session(std::vector<std::string> groups, std::string name, std::size_t ping_every = 256, EndpointId endpoint_id = {});
+  Session(std::vector<std::string> groups, std::string name, std::size_t ping_every = 256, EndpointId endpoint_id = {},
+          std::size_t ping_every_bytes = std::size_t{16} << 20);
 
   // The messages that open a session: HELLO, then a JOIN per group.
   [[nodiscard]] std::vector<protocol::ClientMessage> open();
@@ -77,6 +78,7 @@ class Session {
   std::size_t return_untaken(const std::map<std::string, std::size_t>& untaken);
   [[nodiscard]] bool confirmation_due() const noexcept { return log_.confirmation_due(); }
   [[nodiscard]] std::size_t unconfirmed() const noexcept { return log_.unconfirmed(); }
+  [[nodiscard]] std::size_t unconfirmed_bytes() const noexcept { return log_.unconfirmed_bytes(); }
   // Messages the session itself must send now (credits and unconfirmed objects after a new session opened).
   [[nodiscard]] std::vector<protocol::ClientMessage> take_outgoing() { return std::exchange(outgoing_, {}); }
 

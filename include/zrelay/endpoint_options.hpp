@@ -56,6 +56,9 @@ struct EndpointOptions {
   // Objects sent but not yet confirmed by the broker, kept to send again after a lost session.
   // At this many, sending waits for the broker's confirmation (back-pressure).
   std::size_t max_unconfirmed = 4096;
+  // Their payload bytes: past this, sending waits too, so what the endpoint keeps for resending
+  // stays within this plus the one object that crossed it.
+  std::size_t max_unconfirmed_bytes = std::size_t{64} << 20;
 };
 
 }  // namespace zrelay

@@ -16,7 +16,7 @@ namespace {
 struct Submit {
   int step = 0;  // 0: announced, 1: object in the pipe, 2: left
   [[nodiscard]] bool submitting() const { return step < 2; }
-  [[nodiscard]] bool pipe_empty() const { return step < 1; }  // the I/O thread does not read meanwhile
+  [[nodiscard]] bool queue_empty() const { return step < 1; }  // the I/O thread does not read meanwhile
 };
 
 // Probes whose k-th question first lets the submit take advance[k] steps.
@@ -29,7 +29,7 @@ DrainProbes probes(Submit& submit, const std::vector<int>& advance, std::size_t&
     };
   };
   return DrainProbes{step_then([&submit] { return submit.submitting(); }),
-                     step_then([&submit] { return submit.pipe_empty(); }), step_then([] { return true; }),
+                     step_then([&submit] { return submit.queue_empty(); }), step_then([] { return true; }),
                      step_then([] { return true; })};
 }
 
@@ -64,8 +64,8 @@ TEST(DrainCheck, TheSchedulesCatchTheUnsafeOrder) {
     Submit submit;
     std::size_t asked = 0;
     const DrainProbes p = probes(submit, advance, asked);
-    const bool pipe_empty = p.pipe_empty();
-    caught |= pipe_empty && !p.submitting();
+    const bool queue_empty = p.queue_empty();
+    caught |= queue_empty && !p.submitting();
   }
   EXPECT_TRUE(caught);
 }

@@ -23,6 +23,7 @@
 #include "endpoint/inbox.hpp"
 #include "endpoint/link_core.hpp"
 #include "tests/support/applied_once.hpp"
+#include "tests/support/joined_wire.hpp"
 
 namespace zrelay {
 namespace {
@@ -223,10 +224,13 @@ class Simulation {
   void deliver_to_broker(std::size_t i) {
     auto& e = endpoints_[i];
     if (e.to_broker.empty()) return;
-    ClientMessage message = std::move(e.to_broker.front());
-    e.to_broker.pop_front();
-    broker_->advance(now_);
-    broker_->handle(e.connection, "key-e" + std::to_string(i), std::move(message));
+    // What waits leaves joined, as BrokerLink's flush sends it; the broker handles each command.
+    Batch<ClientMessage> batch = testing::take_joined(e.to_broker, 1 + below(4));
+    if (batch.error) throw Broken(std::string("a joined batch did not decode: ") + batch.error->what());
+    for (ClientMessage& message : batch.messages) {
+      broker_->advance(now_);
+      broker_->handle(e.connection, "key-e" + std::to_string(i), std::move(message));
+    }
     route_broker_outbox();
   }
 
@@ -247,9 +251,9 @@ class Simulation {
   void deliver_to_endpoint(std::size_t i) {
     auto& e = endpoints_[i];
     if (e.from_broker.empty()) return;
-    Batch<BrokerMessage> batch;
-    batch.messages.push_back(std::move(e.from_broker.front()));
-    e.from_broker.pop_front();
+    // Joined as RouterLink sends what waits for one peer.
+    Batch<BrokerMessage> batch = testing::take_joined(e.from_broker, 1 + below(4));
+    if (batch.error) throw Broken(std::string("a joined batch did not decode: ") + batch.error->what());
     e.core->on_broker_message(now_, std::move(batch));
     apply(i);
   }

@@ -13,9 +13,9 @@ using Clock = LinkCore::Clock;
 // Probes for a stopping endpoint with nothing on its way, unless a test says otherwise.
 struct Probes {
   bool submitting = false;
-  bool pipe_empty = true;
+  bool queue_empty = true;
   [[nodiscard]] DrainProbes get() const {
-    return {[this] { return submitting; }, [this] { return pipe_empty; }, [] { return true; }, [] { return true; }};
+    return {[this] { return submitting; }, [this] { return queue_empty; }, [] { return true; }, [] { return true; }};
   }
 };
 
@@ -136,10 +136,10 @@ TEST_F(LinkCoreTest, StopSaysByeOnlyOnceNothingOfTheApplicationsIsOnItsWay) {
   probes.submitting = true;
   EXPECT_EQ(count<Bye>(advance(1ms)), 0u);
   probes.submitting = false;
-  probes.pipe_empty = false;  // its object is in the pipe now
+  probes.queue_empty = false;  // its object is in the queue now
   EXPECT_EQ(count<Bye>(advance(1ms)), 0u);
   core->on_application(Produce{1, "g", 1, zmq::message_t(std::string("last"))});
-  probes.pipe_empty = true;
+  probes.queue_empty = true;
   const auto actions = advance(1ms);
   ASSERT_EQ(actions.size(), 2u);
   EXPECT_TRUE(std::holds_alternative<Produce>(std::get<ClientMessage>(actions[0]))) << "the object goes before BYE";

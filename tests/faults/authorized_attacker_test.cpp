@@ -12,6 +12,8 @@
 #include <thread>
 #include <vector>
 
+#include <map>
+
 #include <gtest/gtest.h>
 #include <zrelay/endpoint.hpp>
 
@@ -89,11 +91,12 @@ class AuthorizedAttacker : public ::testing::Test {
 
   static void send(CurvePeer& peer, const Frames& message) { peer.send_message(testing::wire(message)); }
 
-  static std::optional<Frames> receive(CurvePeer& peer, std::chrono::milliseconds timeout) {
-    auto frames = peer.receive(timeout);
-    if (!frames) return std::nullopt;
-    return testing::fields(*frames);
+  // The peer's next command, as its fields (the broker may send several in one message).
+  std::optional<Frames> receive(CurvePeer& peer, std::chrono::milliseconds timeout) {
+    return readers_[&peer].next([&] { return peer.receive(timeout); });
   }
+
+  std::map<const CurvePeer*, testing::CommandReader> readers_;
 
   // The broker is up and a well-behaved endpoint still gets an item through it.
   void expect_others_served() { testing::expect_broker_serves(*broker, *witness); }

@@ -52,16 +52,19 @@ class RawClient {
     return *frames;
   }
 
+  // The next command, as its fields (the broker may send several in one message).
   std::optional<Frames> try_receive(std::chrono::milliseconds timeout) {
-    zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
-    if (zmq::poll(&item, 1, timeout) == 0) return std::nullopt;
-    Frames frames;
-    do {
-      zmq::message_t frame;
-      (void)socket_.recv(frame);
-      frames.push_back(frame.to_string());
-    } while (socket_.get(zmq::sockopt::rcvmore));
-    return fields(frames);
+    return commands_.next([&]() -> std::optional<Frames> {
+      zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
+      if (zmq::poll(&item, 1, timeout) == 0) return std::nullopt;
+      Frames frames;
+      do {
+        zmq::message_t frame;
+        (void)socket_.recv(frame);
+        frames.push_back(frame.to_string());
+      } while (socket_.get(zmq::sockopt::rcvmore));
+      return frames;
+    });
   }
 
   // The error code of the next message, which must be an ERROR.
@@ -81,6 +84,7 @@ class RawClient {
 
  private:
   zmq::socket_t socket_;
+  CommandReader commands_;
 };
 
 inline std::string u32(std::uint32_t v) { return i32(static_cast<std::int32_t>(v)); }

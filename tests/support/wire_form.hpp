@@ -79,6 +79,62 @@ inline Frames fields(const Frames& wire) {
   return out;
 }
 
+// The commands of a message in wire form, each as a message of one command in wire form (its
+// payload frame with it, referred to as frame 1), in order; a message that does not parse as a
+// batch is kept whole. Senders join what waits for a peer: readers of this form split it.
+inline std::vector<Frames> commands(const Frames& wire) {
+  if (wire.empty() || wire[0].size() < 9 || wire[0][3] != '\0') return {wire};
+  const std::string& batch = wire[0];
+  std::vector<Frames> out;
+  for (std::size_t at = 4; at < batch.size();) {
+    if (batch.size() - at < 5) return {wire};
+    const std::uint32_t length = get_u32(batch, at + 1);
+    if (length > batch.size() - at - 5) return {wire};
+    std::string command = batch.substr(at, 5 + length);
+    Frames one{batch.substr(0, 4)};
+    // A payload reference (a length FF FF FF FF, then the frame k) is pointed at frame 1.
+    for (std::size_t field = 5; field + 4 <= command.size();) {
+      const std::uint32_t n = get_u32(command, field);
+      field += 4;
+      if (n != 0xFFFFFFFF) {
+        field += n;
+        continue;
+      }
+      if (field >= command.size()) return {wire};
+      const auto k = static_cast<std::size_t>(static_cast<unsigned char>(command[field]));
+      if (k == 0 || k >= wire.size()) return {wire};
+      command[field] = '\x01';
+      one.push_back(wire[k]);
+      break;
+    }
+    one[0] += command;
+    out.push_back(std::move(one));
+    at += 5 + length;
+  }
+  if (out.empty()) return {wire};
+  return out;
+}
+
+// Reads commands one at a time from a source of whole messages in wire form (which may carry
+// several), each as its fields (see fields()).
+class CommandReader {
+ public:
+  template <class Read>  // std::optional<Frames> read(): the next whole message, if any
+  std::optional<Frames> next(Read&& read) {
+    if (pending_.empty()) {
+      auto wire_message = read();
+      if (!wire_message) return std::nullopt;
+      for (Frames& one : commands(*wire_message)) pending_.push_back(fields(one));
+    }
+    Frames first = std::move(pending_.front());
+    pending_.erase(pending_.begin());
+    return first;
+  }
+
+ private:
+  std::vector<Frames> pending_;
+};
+
 // HELLO's endpoint id for a client that wants no deduplication.
 inline const std::string no_endpoint_id(16, '\0');
 
