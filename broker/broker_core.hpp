@@ -103,6 +103,7 @@ class BrokerCore {
   [[nodiscard]] const DurableLog& durable() const noexcept { return durable_; }
 
   [[nodiscard]] std::vector<Outgoing> take_outbox();
+  [[nodiscard]] std::size_t outbox_size() const noexcept { return outbox_.size(); }
   [[nodiscard]] std::vector<LogEvent> take_log();
 
   [[nodiscard]] std::size_t client_count() const noexcept { return clients_.size(); }

@@ -110,6 +110,9 @@ void RouterLink::handle(Received&& received) {
   for (protocol::ClientMessage& message : batch.messages) {  // each as if it had come alone
     try {
       core_.handle(received.from, user_id, std::move(message));
+      // A batch of many commands: what it makes leaves every flush_every replies, so that the
+      // pending bound of a connection counts what waits at its socket, not this turn's outbox.
+      if (core_.outbox_size() >= flush_every && !core_.store_pending()) flush();
     } catch (const std::exception& e) {  // a fault of ours, e.g. out of memory: this command only
       core_.reject(received.from,
                    Error(ErrorCode::internal, std::string("the broker failed to handle this message: ") + e.what()),

@@ -238,14 +238,18 @@ void BrokerLink::flush() {
   if (!core_.may_send()) return;
   while (dealer_ && !outbox_.empty()) {
     protocol::BatchBuilder batch;
-    while (!outbox_.empty() && batch.add(outbox_.front())) outbox_.pop_front();
+    while (!outbox_.empty()) {
+      const std::size_t bytes = bytes_of(outbox_.front());  // joined, the batch is smaller than its parts
+      if (!batch.add(outbox_.front())) break;
+      outbox_bytes_ -= bytes;
+      outbox_.pop_front();
+    }
     protocol::Frames message = batch.take();
-    const std::size_t bytes = bytes_of(message);
     if (!try_send(*dealer_, message)) {
+      outbox_bytes_ += bytes_of(message);
       outbox_.push_front(std::move(message));  // joined: the next try sends it as it is now
       return;
     }
-    outbox_bytes_ -= bytes;
   }
 }
 

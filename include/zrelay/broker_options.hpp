@@ -55,8 +55,11 @@ struct BrokerLimits {
   // Deliveries to one client not yet written to its connection, counted like the bytes above.
   // Well below the broker socket's send high-water mark (10000 messages), so that the socket
   // seldom refuses one: a refused delivery is built, tried and put back, work a client that
-  // never reads could otherwise make the broker do again and again.
-  std::uint64_t max_client_pending_messages = 500;
+  // never reads could otherwise make the broker do again and again. Deliveries that wait for
+  // the same client leave joined in one message (up to 1024), so this many deliveries are at
+  // most as many messages at the socket, and often a few: at 500, a fast broadcaster's batch
+  // alone filled it and members skipped values they would have read.
+  std::uint64_t max_client_pending_messages = 4096;
   // Produced items delivered to one client and not acknowledged yet. A client at it gets no more
   // items until it acknowledges some (its credits wait).
   std::uint64_t max_client_unacked = 10000;
