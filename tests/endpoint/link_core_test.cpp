@@ -169,5 +169,23 @@ TEST_F(LinkCoreTest, WhatArrivesAfterALossIsNotTakenForTheNextSession) {
   EXPECT_TRUE(core->session().take_deliveries().empty());
 }
 
+TEST_F(LinkCoreTest, UnconfirmedBytesPauseTheApplicationUntilTheBrokerConfirms) {
+  options.max_unconfirmed_bytes = 100;
+  open();
+  core->on_application(Produce{1, "g", 1, zmq::message_t(60)});
+  EXPECT_TRUE(core->accepts_application()) << "60 of 100 bytes";
+  core->on_application(Produce{2, "g", 1, zmq::message_t(60)});
+  EXPECT_FALSE(core->accepts_application()) << "120 bytes unconfirmed: the next object waits";
+  std::uint64_t token = 0;
+  for (const LinkAction& action : core->take_actions()) {
+    if (const auto* m = std::get_if<ClientMessage>(&action); m != nullptr && std::holds_alternative<Ping>(*m)) {
+      token = std::get<Ping>(*m).token;
+    }
+  }
+  ASSERT_NE(token, 0u) << "a PING after a quarter of the bytes, so the confirmation comes";
+  broker(Pong{token});
+  EXPECT_TRUE(core->accepts_application());
+}
+
 }  // namespace
 }  // namespace zrelay::endpoint
