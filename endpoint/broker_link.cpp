@@ -6,7 +6,6 @@
 #include <vector>
 
 #include "protocol/batch_builder.hpp"
-#include "protocol/handover.hpp"
 #include "protocol/limits.hpp"
 
 namespace zrelay::endpoint {

@@ -4,9 +4,8 @@ namespace zrelay::endpoint {
 namespace {
 
 std::size_t payload_bytes(const protocol::ClientMessage& message) {
-  if (const auto* m = std::get_if<protocol::Broadcast>(&message)) return m->payload.size();
-  if (const auto* m = std::get_if<protocol::Produce>(&message)) return m->payload.size();
-  return 0;
+  const auto object = protocol::object_view(message);
+  return object ? object->payload.size() : 0;
 }
 
 }  // namespace
