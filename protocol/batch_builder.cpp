@@ -40,6 +40,8 @@ void release_joined(void* /*data*/, void* hint) {
 bool BatchBuilder::add(Frames& message) {
   const std::size_t body = message.front().size() - header_size;
   const std::size_t commands = commands_in(message.front());
+  // Read after its encoder handed it over: handed over again (codec.cpp's release takes it back).
+  zrelay::detail::handed_over(message.front().data());
   const bool payload_frame = message.size() > 1;
   if (!parts_.empty() && (bytes_ + body > max_batch_bytes || commands_ + commands > max_batch_commands ||
                           (payload_frame && has_payload_frame_))) {

@@ -31,8 +31,9 @@ struct PackedHeader {
   zmq::message_t payload;
 };
 
-void release_packed(void* /*data*/, void* hint) {
+void release_packed(void* data, void* hint) {
   zrelay::detail::taken_back(hint);  // often on libzmq's I/O thread (protocol/handover.hpp)
+  zrelay::detail::taken_back(data);  // read again by a BatchBuilder after the encoder handed it over
   delete static_cast<PackedHeader*>(hint);
 }
 
